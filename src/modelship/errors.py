@@ -1,0 +1,109 @@
+"""One exception hierarchy for the whole toolkit.
+
+Each error carries the canonical status code name that TensorFlow Serving would answer with;
+the REST and gRPC adapters map that name once to an HTTP status or a gRPC code, so the
+dataplane never knows which protocol it is serving.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AlreadyExists",
+    "BadConfig",
+    "FailedPrecondition",
+    "InvalidInput",
+    "ModelNotFound",
+    "ModelshipError",
+    "PayloadTooLarge",
+    "ResourceExhausted",
+    "RuntimeUnavailable",
+    "ServingUnavailable",
+    "SignatureNotFound",
+    "Unimplemented",
+    "VersionNotFound",
+    "VersionNotReady",
+]
+
+
+class ModelshipError(Exception):
+    """Base of every error modelship raises on purpose."""
+
+    code: ClassVar[str] = "UNKNOWN"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ModelshipError):
+    """The request is malformed or does not match the signature."""
+
+    code = "INVALID_ARGUMENT"
+
+
+class PayloadTooLarge(InvalidInput):
+    """The request body is larger than the configured limit (HTTP 413)."""
+
+
+class SignatureNotFound(InvalidInput):
+    """The request names a signature the version does not have."""
+
+
+class FailedPrecondition(ModelshipError):
+    """The operation cannot run in the current state (e.g. a label on an unavailable version)."""
+
+    code = "FAILED_PRECONDITION"
+
+
+class ModelNotFound(ModelshipError):
+    """No model with that name is configured."""
+
+    code = "NOT_FOUND"
+
+
+class VersionNotFound(ModelNotFound):
+    """The model exists but not that version or label."""
+
+
+class VersionNotReady(ModelshipError):
+    """The version exists but is not AVAILABLE (loading, failed, unloading)."""
+
+    code = "UNAVAILABLE"
+
+
+class ServingUnavailable(ModelshipError):
+    """The server is shutting down or cannot take work right now."""
+
+    code = "UNAVAILABLE"
+
+
+class ResourceExhausted(ModelshipError):
+    """A queue is full; the client should back off and retry."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+
+class Unimplemented(ModelshipError):
+    """The method exists in the protocol but this model cannot serve it."""
+
+    code = "UNIMPLEMENTED"
+
+
+class AlreadyExists(ModelshipError):
+    """Refused to overwrite something that exists (e.g. a published version)."""
+
+    code = "ALREADY_EXISTS"
+
+
+class RuntimeUnavailable(ModelshipError):
+    """The runtime a version needs is not installed; the message names the extra to install."""
+
+    code = "FAILED_PRECONDITION"
+
+
+class BadConfig(ModelshipError):
+    """A configuration file or flag is wrong; the message says where."""
+
+    code = "INVALID_ARGUMENT"
