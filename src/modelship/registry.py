@@ -39,6 +39,16 @@ class ServedVersion:
     def available(self) -> bool:
         return self.state == "AVAILABLE" and self.runtime is not None
 
+    def require_runtime(self) -> Runtime:
+        """The loaded runtime; a version unloaded since it was looked up is reported gone."""
+        runtime = self.runtime
+        if runtime is None:
+            raise VersionNotFound(
+                f"Servable not found for request: Specific({self.model}, {self.version}); "
+                f"the version is {self.state}"
+            )
+        return runtime
+
     def load(self, runtime: str | None = None, threads: int = 0) -> None:
         """Load the runtime; on failure record the error and end in ``END``, never raise."""
         self.state = "LOADING"
@@ -136,9 +146,7 @@ class Registry:
         if version is not None and label is not None:
             raise FailedPrecondition("give either a version or a version label, not both")
         if label is not None:
-            if label not in entry.labels:
-                raise VersionNotFound(f"Unrecognized servable version label: {label}")
-            version = entry.labels[label]
+            version = self.resolve_label(name, label)
         if version is None:
             latest = entry.latest_available()
             if latest is None:
@@ -149,9 +157,7 @@ class Registry:
             return latest
         served = entry.versions.get(version)
         if served is None:
-            raise VersionNotFound(
-                f"Servable not found for request: Specific({name}, {version})"
-            )
+            raise VersionNotFound(f"Servable not found for request: Specific({name}, {version})")
         if not served.available:
             # TF Serving answers NOT_FOUND for a version that is not serving; say why.
             raise VersionNotFound(
@@ -160,6 +166,13 @@ class Registry:
                 + (f": {served.error_message}" if served.error_message else "")
             )
         return served
+
+    def resolve_label(self, name: str, label: str) -> int:
+        """The version a label points at."""
+        entry = self.model(name)
+        if label not in entry.labels:
+            raise VersionNotFound(f"Unrecognized servable version label: {label}")
+        return entry.labels[label]
 
 
 def _errors_hint(entry: ModelEntry) -> str:

@@ -47,9 +47,11 @@ def load_runtime(path: Path, runtime: str | None = None, threads: int = 0) -> Ru
     if name == "tensorflow":
         from modelship.runtimes.tensorflow import load_savedmodel
 
-        return load_savedmodel(path, manifest)
+        loaded: Runtime = load_savedmodel(path, manifest)
+        return loaded
     if name == "torch":
         from modelship.runtimes.torch import load_torch
 
-        return load_torch(path, manifest)
+        loaded_torch: Runtime = load_torch(path, manifest)
+        return loaded_torch
     raise BadConfig(f"unknown runtime {name!r}; choose one of {', '.join(RUNTIMES)}")

@@ -68,7 +68,9 @@ class OnnxRuntime:
 
     def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
         results = self._session.run(self._output_names, inputs)
-        return {name: np.asarray(value) for name, value in zip(self._output_names, results, strict=True)}
+        return {
+            name: np.asarray(value) for name, value in zip(self._output_names, results, strict=True)
+        }
 
     def close(self) -> None:
         # Dropping the only reference frees the session's arena; nothing else holds it.

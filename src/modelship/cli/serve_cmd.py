@@ -1,0 +1,72 @@
+"""``modelship serve``: TF Serving's flags, modelship's server."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from modelship.cli import app
+from modelship.errors import ModelshipError
+from modelship.settings import ServeSettings
+
+err = Console(stderr=True)
+
+
+def _flag(*names: str, help: str) -> Any:
+    return typer.Option(*names, help=help, show_default=False)
+
+
+@app.command()
+def serve(
+    model_name: Annotated[
+        str | None, _flag("--model_name", "--model-name", help="Model name [env MODEL_NAME]")
+    ] = None,
+    model_base_path: Annotated[
+        Path | None,
+        _flag(
+            "--model_base_path",
+            "--model-base-path",
+            help="Directory of numbered versions [default $MODEL_BASE_PATH/$MODEL_NAME]",
+        ),
+    ] = None,
+    rest_api_port: Annotated[
+        int | None, _flag("--rest_api_port", "--rest-api-port", help="REST port [8501]")
+    ] = None,
+    rest_api_host: Annotated[
+        str | None, _flag("--rest_api_host", "--rest-api-host", help="REST bind address [0.0.0.0]")
+    ] = None,
+    max_body_bytes: Annotated[
+        int | None, _flag("--max_body_bytes", "--max-body-bytes", help="Largest request body")
+    ] = None,
+    intra_op_threads: Annotated[
+        int | None,
+        _flag(
+            "--intra_op_threads", "--intra-op-threads", help="Runtime threads (0: runtime's choice)"
+        ),
+    ] = None,
+    log_level: Annotated[str | None, _flag("--log_level", "--log-level", help="Log level")] = None,
+) -> None:
+    """Serve a model's versions with TensorFlow Serving's REST API."""
+    flags = {k: v for k, v in locals().items() if v is not None}
+    try:
+        settings = ServeSettings(**flags)
+    except ValidationError as exc:
+        err.print(f"[red]invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from modelship.serving.server import serve as run_server
+
+    try:
+        run_server(settings)
+    except ModelshipError as exc:
+        err.print(f"[red]modelship serve:[/red] {exc.message}")
+        sys.exit(1)

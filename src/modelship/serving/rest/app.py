@@ -1,0 +1,79 @@
+"""The REST application: TF Serving's API, OpenAPI docs, JSON errors everywhere."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelship.errors import ModelshipError
+from modelship.serving.dataplane import DataPlane
+from modelship.serving.rest.errors import error_response, handle_modelship_error, handle_unexpected
+from modelship.serving.rest.openapi import openapi_routes
+from modelship.serving.rest.tfserving import tf_serving_routes
+
+__all__ = ["build_app"]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # pragma: no cover - registered for this type only
+        return await handle_unexpected(request, exc)
+    message = exc.detail
+    if exc.status_code == 404:
+        message = f"Malformed request: {request.method} {request.url.path} (no such endpoint)"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    return error_response(message, exc.status_code)
+
+
+class ReplicaHeader:
+    """Names the answering replica (its hostname) on every response, for load-balancer checks."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.header = (b"x-modelship-replica", socket.gethostname().encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def build_app(
+    dataplane: DataPlane, max_body_bytes: int, extra_routes: list[BaseRoute] | None = None
+) -> Any:
+    """The ASGI app serving ``dataplane``.
+
+    Args:
+        dataplane: answers every request.
+        max_body_bytes: larger request bodies are refused with 413.
+        extra_routes: more routes (Open Inference Protocol, metrics) mounted beside TF Serving's.
+    """
+    routes: list[BaseRoute] = [
+        *tf_serving_routes(dataplane, max_body_bytes),
+        *(extra_routes or []),
+        *openapi_routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            ModelshipError: handle_modelship_error,
+            HTTPException: _http_error,
+            Exception: handle_unexpected,
+        },
+    )
+    app.state.dataplane = dataplane
+    return ReplicaHeader(app)

@@ -1,0 +1,57 @@
+"""Maps modelship's errors to HTTP answers, once, with TF Serving's status table."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelship.errors import ModelshipError, PayloadTooLarge
+
+__all__ = ["HTTP_STATUS", "error_response", "handle_modelship_error", "handle_unexpected"]
+
+logger = logging.getLogger("modelship.rest")
+
+# Canonical status code name -> HTTP status, as TF Serving's REST handler maps them.
+HTTP_STATUS = {
+    "OK": 200,
+    "CANCELLED": 499,
+    "UNKNOWN": 500,
+    "INVALID_ARGUMENT": 400,
+    "DEADLINE_EXCEEDED": 504,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "PERMISSION_DENIED": 403,
+    "UNAUTHENTICATED": 401,
+    "RESOURCE_EXHAUSTED": 429,
+    "FAILED_PRECONDITION": 400,
+    "ABORTED": 409,
+    "OUT_OF_RANGE": 400,
+    "UNIMPLEMENTED": 501,
+    "INTERNAL": 500,
+    "UNAVAILABLE": 503,
+    "DATA_LOSS": 500,
+}
+
+
+def error_response(message: str, status: int) -> Response:
+    """TF Serving's error body: ``{"error": "..."}`` as JSON."""
+    return Response(
+        orjson.dumps({"error": message}), status_code=status, media_type="application/json"
+    )
+
+
+async def handle_modelship_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, ModelshipError):  # pragma: no cover - registered for this type only
+        return await handle_unexpected(request, exc)
+    status = 413 if isinstance(exc, PayloadTooLarge) else HTTP_STATUS.get(exc.code, 500)
+    return error_response(exc.message, status)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    # A bug of ours, or a runtime failing on input that passed validation: log the traceback,
+    # tell the client what failed, and keep serving.
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(f"internal error: {type(exc).__name__}: {exc}", 500)

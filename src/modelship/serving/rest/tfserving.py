@@ -1,0 +1,100 @@
+"""TensorFlow Serving's REST API (``/v1/...``): parse, call the dataplane, encode.
+
+Paths, bodies and errors follow TF Serving's ``api_rest.md``, so its curl examples and clients
+work unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from modelship.errors import InvalidInput, Unimplemented, VersionNotFound
+from modelship.serving.dataplane import DataPlane, ModelSpec
+from modelship.serving.rest.body import read_body
+from modelship.serving.tfs_json import decode_body, encode_outputs, parse_predict_body
+
+__all__ = ["tf_serving_routes"]
+
+_PREFIXES = ("", "/versions/{version}", "/labels/{label}")
+
+
+def _json(data: Any) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
+def _spec(request: Request) -> ModelSpec:
+    params = request.path_params
+    version = params.get("version")
+    if version is not None and not (version.isdigit() and int(version) > 0):
+        raise VersionNotFound(f"Malformed version {version!r}: versions are positive integers")
+    return ModelSpec(
+        name=params["model"],
+        version=int(version) if version is not None else None,
+        label=params.get("label"),
+    )
+
+
+def tf_serving_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
+    """Starlette routes for status, metadata and predict/classify/regress."""
+
+    async def status(request: Request) -> Response:
+        return _json({"model_version_status": dataplane.status(_spec(request))})
+
+    async def metadata(request: Request) -> Response:
+        spec = _spec(request)
+        served = dataplane.resolve(spec)
+        return _json(
+            {
+                "model_spec": {
+                    "name": spec.name,
+                    "signature_name": "",
+                    "version": str(served.version),
+                },
+                "metadata": {
+                    "signature_def": {"signature_def": dataplane.metadata(served)},
+                    # modelship's additions; TF Serving's clients read only signature_def.
+                    "modelship": dataplane.lineage(served),
+                },
+            }
+        )
+
+    async def verb(request: Request) -> Response:
+        name = request.path_params["verb"]
+        if name == "predict":
+            return await predict(request)
+        if name in ("classify", "regress"):
+            raise Unimplemented(
+                f"{name} is not available for this model: call :predict, whose signature "
+                "this model serves"
+            )
+        raise InvalidInput(f"unknown method :{name}; use :predict, :classify or :regress")
+
+    async def predict(request: Request) -> Response:
+        spec = _spec(request)
+        body = decode_body(await read_body(request, max_body_bytes))
+        served = dataplane.resolve(spec)
+        requested = body.get("signature_name", "") if isinstance(body, dict) else ""
+        if not isinstance(requested, str):
+            raise InvalidInput('"signature_name" must be a string')
+        signature_name, signature = dataplane.signature(served, requested)
+        arrays, row_format = parse_predict_body(body, signature)
+        outputs = await dataplane.predict(served, signature_name, arrays)
+        return Response(
+            encode_outputs(outputs, row_format),
+            media_type="application/json",
+            headers={"x-model-version": str(served.version)},
+        )
+
+    routes: list[Route] = []
+    for prefix in _PREFIXES:
+        base = "/v1/models/{model}" + prefix
+        # The ":verb" route first: "{model}" alone would also match "mnist:predict".
+        routes.append(Route(base + ":{verb}", verb, methods=["POST"]))
+        routes.append(Route(base + "/metadata", metadata, methods=["GET"]))
+        routes.append(Route(base, status, methods=["GET"]))
+    return routes

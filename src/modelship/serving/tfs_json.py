@@ -1,0 +1,207 @@
+"""TensorFlow Serving's JSON tensor format: request bodies to arrays, arrays to response bodies.
+
+Row format: ``{"instances": [...]}`` -> ``{"predictions": [...]}``; columnar format:
+``{"inputs": ...}`` -> ``{"outputs": ...}``. Conversion is numpy's, never a Python loop over
+elements, so large tensors stay fast.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+import numpy as np
+import orjson
+
+from modelship.errors import InvalidInput
+from modelship.runtimes.base import Arrays
+from modelship.signature import Signature
+
+__all__ = ["decode_body", "encode_outputs", "parse_predict_body"]
+
+
+def decode_body(raw: bytes) -> Any:
+    """Parse a JSON body; NaN and +/-Infinity are accepted as TF Serving accepts them."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        # orjson refuses the NaN/Infinity literals TF Serving allows; the stdlib parser takes them.
+        if b"NaN" in raw or b"Infinity" in raw:
+            try:
+                return json.loads(raw)
+            except ValueError:
+                pass
+        raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
+
+
+def parse_predict_body(body: Any, signature: Signature) -> tuple[Arrays, bool]:
+    """Turn a predict request body into named arrays.
+
+    Returns:
+        The arrays (not yet conformed to the signature) and whether the request used the row
+        (``instances``) format.
+    """
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            'the body must be a JSON object such as {"instances": [...]} or {"inputs": ...}'
+        )
+    has_rows, has_cols = "instances" in body, "inputs" in body
+    if has_rows and has_cols:
+        raise InvalidInput('send either "instances" (row format) or "inputs" (columnar), not both')
+    if not has_rows and not has_cols:
+        raise InvalidInput('missing "instances" (row format) or "inputs" (columnar format)')
+    if has_rows:
+        return _parse_instances(body["instances"], signature), True
+    return _parse_columns(body["inputs"], signature), False
+
+
+def _parse_instances(instances: Any, signature: Signature) -> Arrays:
+    if not isinstance(instances, list):
+        raise InvalidInput('"instances" must be a list with one element per example')
+    if not instances:
+        raise InvalidInput('"instances" is empty: send at least one example')
+    names = list(signature.inputs)
+    first = instances[0]
+    named = isinstance(first, dict) and "b64" not in first
+    if not named:
+        if len(names) != 1:
+            raise InvalidInput(
+                f"the signature has {len(names)} inputs ({', '.join(names)}): each instance "
+                "must be an object naming them"
+            )
+        return {names[0]: _to_array(names[0], instances, signature)}
+    columns: dict[str, list[Any]] = {}
+    for i, instance in enumerate(instances):
+        if not isinstance(instance, dict):
+            raise InvalidInput(f"instance {i} is not an object like the first one")
+        if i and instance.keys() != first.keys():
+            raise InvalidInput(
+                f"instance {i} names inputs {sorted(instance)}, instance 0 names {sorted(first)}"
+            )
+        for key, value in instance.items():
+            columns.setdefault(key, []).append(value)
+    return {key: _to_array(key, values, signature) for key, values in columns.items()}
+
+
+def _parse_columns(inputs: Any, signature: Signature) -> Arrays:
+    names = list(signature.inputs)
+    if isinstance(inputs, dict) and "b64" not in inputs:
+        return {key: _to_array(key, value, signature) for key, value in inputs.items()}
+    if len(names) != 1:
+        raise InvalidInput(
+            f"the signature has {len(names)} inputs ({', '.join(names)}): "
+            '"inputs" must be an object naming them'
+        )
+    return {names[0]: _to_array(names[0], inputs, signature)}
+
+
+def _to_array(name: str, value: Any, signature: Signature) -> np.ndarray[Any, Any]:
+    spec = signature.inputs.get(name)
+    dtype = spec.numpy_dtype if spec is not None else None
+    binary = _looks_binary(value)
+    if binary and dtype is not None and dtype.kind != "O":
+        raise InvalidInput(
+            f"input {name!r} must hold {dtype.name} numbers, not strings or b64 values"
+        )
+    if binary or (dtype is not None and dtype.kind == "O"):
+        return _to_bytes_array(name, value)
+    try:
+        return np.asarray(value, dtype=dtype)
+    except ValueError as exc:
+        text = str(exc)
+        if "inhomogeneous" in text or "sequence" in text:
+            raise InvalidInput(
+                f"input {name!r} is ragged: every example must have the same shape"
+            ) from exc
+        raise InvalidInput(f"input {name!r} must hold numbers: {text}") from exc
+    except TypeError as exc:
+        raise InvalidInput(f"input {name!r} must hold numbers: {exc}") from exc
+
+
+def _looks_binary(value: Any) -> bool:
+    while isinstance(value, list) and value:
+        value = value[0]
+    return isinstance(value, dict | str)
+
+
+def _to_bytes_array(name: str, value: Any) -> np.ndarray[Any, Any]:
+    """Strings and ``{"b64": ...}`` objects become an object array of ``bytes``."""
+
+    def convert(item: Any) -> Any:
+        if isinstance(item, list):
+            return [convert(x) for x in item]
+        if isinstance(item, dict):
+            if set(item) != {"b64"} or not isinstance(item["b64"], str):
+                raise InvalidInput(f'input {name!r}: binary values are written {{"b64": "..."}}')
+            try:
+                return base64.b64decode(item["b64"], validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise InvalidInput(f"input {name!r}: the b64 value is not base64: {exc}") from exc
+        if isinstance(item, str):
+            return item.encode()
+        if isinstance(item, bool | int | float):
+            raise InvalidInput(f"input {name!r} mixes numbers with strings or binary values")
+        raise InvalidInput(f"input {name!r} holds an unsupported value {item!r}")
+
+    converted = convert(value)
+    array = np.empty(_shape_of(converted), dtype=object)
+    array[...] = converted if array.ndim == 0 else _fill(converted)
+    return array
+
+
+def _shape_of(value: Any) -> tuple[int, ...]:
+    shape: list[int] = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return tuple(shape)
+
+
+def _fill(value: Any) -> Any:
+    try:
+        return np.array(value, dtype=object)
+    except ValueError as exc:
+        raise InvalidInput(
+            "binary inputs are ragged: every example must have the same shape"
+        ) from exc
+
+
+def encode_outputs(outputs: Arrays, row_format: bool) -> bytes:
+    """The response body for ``outputs`` in the request's format."""
+    finite = all(arr.dtype.kind != "f" or bool(np.isfinite(arr).all()) for arr in outputs.values())
+    prepared = {name: _jsonable(name, arr, finite) for name, arr in outputs.items()}
+    if row_format:
+        if len(prepared) == 1:
+            body: Any = {"predictions": next(iter(prepared.values()))}
+        else:
+            names = list(prepared)
+            rows = len(next(iter(outputs.values())))
+            body = {"predictions": [{n: prepared[n][i] for n in names} for i in range(rows)]}
+    elif len(prepared) == 1:
+        body = {"outputs": next(iter(prepared.values()))}
+    else:
+        body = {"outputs": prepared}
+    if not finite:
+        # orjson would write null; TF Serving writes NaN and Infinity, which its clients parse.
+        return json.dumps(body, allow_nan=True, separators=(",", ":")).encode()
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _jsonable(name: str, arr: np.ndarray[Any, Any], numpy_ok: bool) -> Any:
+    if arr.dtype == object or arr.dtype.kind in "SU":
+        return _strings(arr.tolist(), as_b64=name.endswith("_bytes"))
+    if numpy_ok and arr.dtype.kind in "fiub" and arr.dtype != np.float16:
+        return np.ascontiguousarray(arr)  # orjson writes numpy arrays natively, fast
+    return arr.tolist()
+
+
+def _strings(value: Any, as_b64: bool) -> Any:
+    if isinstance(value, list):
+        return [_strings(v, as_b64) for v in value]
+    if isinstance(value, bytes):
+        if as_b64:
+            return {"b64": base64.b64encode(value).decode()}
+        return value.decode("utf-8", errors="replace")
+    return value

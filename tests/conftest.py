@@ -1,0 +1,133 @@
+"""Shared fixtures: toy model repositories and a real server process on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.fixtures.toy_models import softmax_linear, two_in_two_out, write_version
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ToyModel:
+    base_path: Path
+    weight: np.ndarray
+    bias: np.ndarray
+
+
+@pytest.fixture(scope="session")
+def toy_model(tmp_path_factory: pytest.TempPathFactory) -> ToyModel:
+    """``models/toy/1``: softmax(x @ W + b), 784 inputs, 10 classes."""
+    base = tmp_path_factory.mktemp("repo") / "toy"
+    model, weight, bias = softmax_linear(784, 10)
+    write_version(base, 1, model, labels=[f"class{i}" for i in range(10)])
+    return ToyModel(base, weight, bias)
+
+
+@pytest.fixture(scope="session")
+def pair_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``models/pair/3``: two inputs (a, b), two outputs (sum, product)."""
+    base = tmp_path_factory.mktemp("repo") / "pair"
+    write_version(base, 3, two_in_two_out())
+    return base
+
+
+@dataclass
+class RunningServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_server(
+    args: list[str],
+    ready_model: str,
+    tmp: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> RunningServer:
+    """``modelship serve ARGS`` as a real process; returns once ``ready_model`` is AVAILABLE."""
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    process = subprocess.Popen(
+        [
+            str(BIN / "modelship"),
+            "serve",
+            "--rest_api_port",
+            str(port),
+            "--rest_api_host",
+            "127.0.0.1",
+            *args,
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            answer = httpx.get(f"{url}/v1/models/{ready_model}", timeout=1)
+            states = [v["state"] for v in answer.json().get("model_version_status", [])]
+            if "AVAILABLE" in states:
+                return RunningServer(url, process, log)
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server not ready after {timeout}s:\n{log.read_text()}")
+
+
+def stop_server(server: RunningServer) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def toy_server(
+    toy_model: ToyModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """A real ``modelship serve`` process serving the toy model as ``toy``."""
+    tmp = tmp_path_factory.mktemp("server")
+    server = start_server(
+        [
+            "--model_name",
+            "toy",
+            "--model_base_path",
+            str(toy_model.base_path),
+            "--max_body_bytes",
+            "200000",
+        ],
+        "toy",
+        tmp,
+    )
+    yield server
+    stop_server(server)
