@@ -7,7 +7,7 @@ EXTRAS ?= torch,tensorflow,dev
 # The stamp changes whenever the declared or pinned dependencies change, so `setup` is a no-op otherwise.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt requirements/*.txt 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench clean protos
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ format: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+# Regenerates the protobuf modules checked in beside their .proto files.
+protos: setup
+	$(BIN)/python -m grpc_tools.protoc -Isrc --python_out=src --pyi_out=src src/modelship/serving/config/*.proto
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

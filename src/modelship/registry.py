@@ -7,6 +7,7 @@ States and their names are TF Serving's (``START``, ``LOADING``, ``AVAILABLE``, 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,25 +50,51 @@ class ServedVersion:
             )
         return runtime
 
-    def load(self, runtime: str | None = None, threads: int = 0) -> None:
-        """Load the runtime; on failure record the error and end in ``END``, never raise."""
+    def load(
+        self,
+        runtime: str | None = None,
+        threads: int = 0,
+        prepare: Callable[[ServedVersion, Runtime], None] | None = None,
+    ) -> None:
+        """Load the runtime; on failure record the error and end in ``END``, never raise.
+
+        Args:
+            runtime: the runtime name, detected from the directory when ``None``.
+            threads: intra-op threads for the runtime.
+            prepare: runs on the loaded runtime before the version becomes ``AVAILABLE``
+                (compatibility checks, warm-up); an exception it raises fails the load.
+        """
         self.state = "LOADING"
+        self.error_code, self.error_message = "OK", ""
+        loaded: Runtime | None = None
         try:
             if (self.path / MANIFEST_NAME).is_file():
                 self.manifest = Manifest.read(self.path)
-            self.runtime = load_runtime(self.path, runtime, threads=threads)
+            loaded = load_runtime(self.path, runtime, threads=threads)
+            if prepare is not None:
+                prepare(self, loaded)
         except ModelshipError as exc:
             self._fail(exc.code, exc.message)
         except Exception as exc:  # a broken artifact can raise anything; report it, keep serving
             self._fail("UNKNOWN", f"{type(exc).__name__}: {exc}")
         else:
+            # One assignment each: a request sees either no runtime or a ready one.
+            self.runtime = loaded
             self.state = "AVAILABLE"
 
-    def unload(self) -> None:
+    def unload(self, close: bool = True) -> None:
+        """Stop serving this version and release its runtime.
+
+        Args:
+            close: release the runtime's memory now. While requests may still be running on
+                it, pass ``False``: the runtime is detached, and freed when the last request
+                holding it finishes (Python drops it with its last reference).
+        """
         self.state = "UNLOADING"
-        if self.runtime is not None:
-            self.runtime.close()
-            self.runtime = None
+        runtime, self.runtime = self.runtime, None
+        if runtime is not None and close:
+            runtime.close()
+        del runtime
         self.state = "END"
 
     def _fail(self, code: str, message: str) -> None:

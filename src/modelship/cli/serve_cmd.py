@@ -51,6 +51,38 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str | None, _flag("--log_level", "--log-level", help="Log level")] = None,
+    model_config_file: Annotated[
+        Path | None,
+        _flag(
+            "--model_config_file",
+            "--model-config-file",
+            help="ModelServerConfig text proto: several models, policies, labels",
+        ),
+    ] = None,
+    file_system_poll_wait_seconds: Annotated[
+        float | None,
+        _flag(
+            "--file_system_poll_wait_seconds",
+            "--file-system-poll-wait-seconds",
+            help="Seconds between scans for new versions; 0 scans once [1]",
+        ),
+    ] = None,
+    model_config_file_poll_wait_seconds: Annotated[
+        float | None,
+        _flag(
+            "--model_config_file_poll_wait_seconds",
+            "--model-config-file-poll-wait-seconds",
+            help="Seconds between re-reads of --model_config_file; 0 reads it once [0]",
+        ),
+    ] = None,
+    allow_version_labels_for_unavailable_models: Annotated[
+        bool | None,
+        _flag(
+            "--allow_version_labels_for_unavailable_models",
+            "--allow-version-labels-for-unavailable-models",
+            help="Let a label point at a version that is not AVAILABLE",
+        ),
+    ] = None,
 ) -> None:
     """Serve a model's versions with TensorFlow Serving's REST API."""
     flags = {k: v for k, v in locals().items() if v is not None}

@@ -7,7 +7,7 @@ what it returns; errors are :mod:`modelship.errors` exceptions, mapped to codes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelship.errors import SignatureNotFound, VersionNotFound
 from modelship.registry import Registry, ServedVersion
@@ -15,6 +15,9 @@ from modelship.runtimes.base import Arrays
 from modelship.serving.executor import InferenceExecutor
 from modelship.serving.inputs import conform_inputs
 from modelship.signature import DEFAULT_SIGNATURE, Signature
+
+if TYPE_CHECKING:
+    from modelship.lifecycle import Lifecycle
 
 __all__ = ["DataPlane", "ModelSpec"]
 
@@ -35,6 +38,8 @@ class DataPlane:
     def __init__(self, registry: Registry, executor: InferenceExecutor) -> None:
         self.registry = registry
         self.executor = executor
+        # Set by the server: what keeps the registry in step with the repository and config.
+        self.lifecycle: Lifecycle | None = None
 
     def resolve(self, spec: ModelSpec) -> ServedVersion:
         return self.registry.resolve(spec.name, spec.version, spec.label)

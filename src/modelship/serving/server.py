@@ -6,10 +6,10 @@ import logging
 
 import uvicorn
 
+from modelship.lifecycle import start_lifecycle
 from modelship.registry import Registry
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.executor import ThreadExecutor
-from modelship.serving.loader import load_initial_versions
 from modelship.serving.rest.app import build_app
 from modelship.settings import ServeSettings
 
@@ -19,10 +19,11 @@ logger = logging.getLogger("modelship.serve")
 
 
 def build_dataplane(settings: ServeSettings) -> DataPlane:
-    """A dataplane with the configured models loaded; raises BadConfig if none can serve."""
+    """A dataplane with the configured models loaded and watched; BadConfig if one cannot serve."""
     registry = Registry()
-    load_initial_versions(registry, settings)
-    return DataPlane(registry, ThreadExecutor())
+    dataplane = DataPlane(registry, ThreadExecutor())
+    dataplane.lifecycle = start_lifecycle(registry, settings)  # polls the repository from now on
+    return dataplane
 
 
 def serve(settings: ServeSettings) -> None:
@@ -49,6 +50,8 @@ def serve(settings: ServeSettings) -> None:
     try:
         uvicorn.Server(config).run()
     finally:
+        if dataplane.lifecycle is not None:
+            dataplane.lifecycle.stop()
         dataplane.executor.close()
         for entry in dataplane.registry.models():
             for served in entry.versions.values():

@@ -1,0 +1,358 @@
+"""The watcher: keeps the registry in step with the model repository on disk.
+
+Every ``--file_system_poll_wait_seconds`` it lists each model's base path and, in its own
+thread (never on a request's path):
+
+- loads the versions the policy (or a label) wants, warms each up, and only then makes it
+  ``AVAILABLE``; requests switch to it with one assignment;
+- retires versions no longer wanted once a wanted one is ``AVAILABLE`` (availability
+  preserving), after a grace period for requests that already resolved them, and frees their
+  memory (last reference dropped, ``gc``, ``malloc_trim``);
+- keeps a version that failed (bad artifact, failed warm-up, signature that differs from the
+  serving one) in ``END`` with its error, never served, and retries it only when its files change;
+- unloads versions whose directory was deleted;
+- applies labels from the config file and ``labels.json``, refusing a label whose version is
+  not ``AVAILABLE`` unless ``--allow_version_labels_for_unavailable_models``.
+
+Every ``--model_config_file_poll_wait_seconds`` it re-reads the config file; the new list
+replaces the old one (models are added and removed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import gc
+import logging
+import threading
+import time
+from pathlib import Path
+
+from modelship.errors import BadConfig, FailedPrecondition, ModelNotFound
+from modelship.lifecycle.config import ModelConfig, configs_from_settings, read_model_config_file
+from modelship.lifecycle.labels import LabelsFile
+from modelship.lifecycle.warmup import run_warmup
+from modelship.registry import ModelEntry, Registry, ServedVersion
+from modelship.repository import list_versions, version_path
+from modelship.runtimes.base import Runtime
+from modelship.settings import ServeSettings
+from modelship.signature import Signature, TensorSpec
+
+__all__ = ["UNLOAD_GRACE_SECONDS", "Lifecycle", "start_lifecycle"]
+
+logger = logging.getLogger("modelship.lifecycle")
+
+# Requests that resolved a version just before it was retired still call into it; they get this
+# long before its runtime is detached (a request that already holds the runtime is never cut).
+UNLOAD_GRACE_SECONDS = 2.0
+
+
+def start_lifecycle(registry: Registry, settings: ServeSettings) -> Lifecycle:
+    """Load the configured models, then keep polling in the background.
+
+    Raises:
+        BadConfig: a configured model has no version that can serve; the message says which
+            and why, so ``serve`` exits with it instead of serving nothing.
+    """
+    lifecycle = Lifecycle(registry, settings, configs_from_settings(settings))
+    lifecycle.poll()
+    lifecycle.require_available()
+    lifecycle.start()
+    return lifecycle
+
+
+class Lifecycle:
+    """Polls the repository and the config file; one instance per serving process."""
+
+    def __init__(
+        self, registry: Registry, settings: ServeSettings, configs: list[ModelConfig]
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self._configs = {c.name: c for c in configs}
+        self._failed: dict[tuple[str, int], object] = {}
+        self._warned: set[tuple[str, str, int]] = set()
+        self._lock = threading.Lock()  # one poll at a time (thread, reload request, stop)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._timers: list[threading.Timer] = []
+
+    @property
+    def configs(self) -> list[ModelConfig]:
+        return list(self._configs.values())
+
+    def start(self) -> None:
+        """Start the polling thread, unless both poll waits are 0 (poll once, at start)."""
+        if self._interval() is None or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="model-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling and finish pending unloads."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        for timer in self._timers:
+            timer.cancel()
+
+    def poll(self) -> None:
+        """One pass over every configured model."""
+        with self._lock:
+            for config in list(self._configs.values()):
+                try:
+                    self._poll_model(config)
+                except Exception:  # one model's trouble must not stop the others' polling
+                    logger.exception("polling model %s failed", config.name)
+
+    def apply_config(self, configs: list[ModelConfig]) -> None:
+        """Replace the model list: unload removed models, then load added ones."""
+        with self._lock:
+            new = {c.name: c for c in configs}
+            for name in set(self._configs) - set(new):
+                self._remove_model(name)
+            self._configs = new
+        self.poll()
+
+    def reload_config_file(self) -> None:
+        """Re-read ``--model_config_file``; a broken file is logged and the old list kept."""
+        path = self.settings.model_config_file
+        if path is None:
+            return
+        try:
+            configs = read_model_config_file(path)
+        except BadConfig as exc:
+            logger.error("keeping the current models: %s", exc.message)
+            return
+        if configs != list(self._configs.values()):
+            logger.info("model config changed: %s", ", ".join(c.name for c in configs))
+            self.apply_config(configs)
+
+    def require_available(self) -> None:
+        """Raise :class:`BadConfig` unless every configured model has an AVAILABLE version."""
+        for config in self._configs.values():
+            entry = self.registry.model(config.name)
+            if entry.latest_available() is not None:
+                continue
+            failed = sorted(entry.versions.values(), key=lambda v: -v.version)
+            if failed:
+                v = failed[0]
+                raise BadConfig(
+                    f"cannot serve {config.name} version {v.version} from {v.path}: "
+                    f"{v.error_message or v.state}"
+                )
+            base = config.base_path
+            hint = "" if base.is_dir() else " (the directory does not exist)"
+            raise BadConfig(
+                f"no model version found under {base}{hint}: expected numbered directories "
+                f"like {base}/1/model.onnx; train one with `modelship train`"
+            )
+
+    # -- the polling thread ------------------------------------------------------------------
+
+    def _interval(self) -> float | None:
+        waits = [
+            w
+            for w in (
+                self.settings.file_system_poll_wait_seconds,
+                self.settings.model_config_file_poll_wait_seconds
+                if self.settings.model_config_file is not None
+                else 0.0,
+            )
+            if w > 0
+        ]
+        return min(waits) if waits else None
+
+    def _run(self) -> None:
+        files_wait = self.settings.file_system_poll_wait_seconds
+        config_wait = self.settings.model_config_file_poll_wait_seconds
+        next_files = time.monotonic() + files_wait
+        next_config = time.monotonic() + config_wait
+        interval = self._interval() or 1.0
+        while not self._stop.wait(min(interval, 0.25)):
+            now = time.monotonic()
+            if config_wait > 0 and self.settings.model_config_file and now >= next_config:
+                next_config = now + config_wait
+                self.reload_config_file()
+            if files_wait > 0 and now >= next_files:
+                next_files = now + files_wait
+                self.poll()
+
+    # -- one model ---------------------------------------------------------------------------
+
+    def _poll_model(self, config: ModelConfig) -> None:
+        entry = self.registry.add_model(config.name, config.base_path)
+        on_disk = set(list_versions(config.base_path))
+        for version in [v for v in entry.versions if v not in on_disk]:
+            logger.info("%s version %d was deleted; unloading it", config.name, version)
+            self._retire(entry.versions[version], drop=True)
+            self._failed.pop((config.name, version), None)
+        file_labels = self._read_labels(config)
+        label_targets = set(config.labels.values()) | set(file_labels.values())
+        for _ in range(len(on_disk) + 1):  # a failed load changes what is wanted; retry
+            candidates = {v for v in on_disk if not self._still_failed(config, v)}
+            wanted = config.policy.select(candidates) | (label_targets & candidates)
+            if not self._load_missing(entry, config, wanted):
+                break
+        if any(entry.versions[v].available for v in wanted if v in entry.versions):
+            for version, served in list(entry.versions.items()):
+                if version not in wanted and served.available:
+                    logger.info(
+                        "%s version %d is no longer wanted; unloading", config.name, version
+                    )
+                    self._retire(served)
+        self._apply_labels(entry, {**config.labels, **file_labels})
+
+    def _load_missing(self, entry: ModelEntry, config: ModelConfig, wanted: set[int]) -> bool:
+        """Load wanted versions that are not loaded, newest first; True if one failed."""
+        failed = False
+        for version in sorted(wanted, reverse=True):
+            current = entry.versions.get(version)
+            if current is not None and current.state in ("AVAILABLE", "LOADING"):
+                continue
+            served = ServedVersion(
+                model=config.name, version=version, path=version_path(config.base_path, version)
+            )
+            self.registry.set_version(served)  # visible as START/LOADING while it loads
+            started = time.monotonic()
+            served.load(
+                runtime=config.runtime,
+                threads=self.settings.intra_op_threads,
+                prepare=functools.partial(self._prepare, entry),
+            )
+            if served.available:
+                logger.info(
+                    "loaded %s version %d from %s in %.2fs",
+                    config.name,
+                    version,
+                    served.path,
+                    time.monotonic() - started,
+                )
+            else:
+                failed = True
+                self._failed[(config.name, version)] = _files_stamp(served.path)
+                logger.error(
+                    "cannot serve %s version %d: %s", config.name, version, served.error_message
+                )
+        return failed
+
+    def _prepare(self, entry: ModelEntry, served: ServedVersion, runtime: Runtime) -> None:
+        """Refuse a signature change against the serving version, then warm up."""
+        previous = entry.latest_available()
+        if previous is not None and previous.runtime is not None:
+            before, after = previous.runtime.signatures, runtime.signatures
+            if _tensors(before) != _tensors(after):
+                raise FailedPrecondition(
+                    f"the signature of version {served.version} differs from the serving "
+                    f"version {previous.version}'s ({_describe(after)} vs {_describe(before)}); "
+                    "clients would break: publish it under a new model name, or restart the "
+                    "server to accept the change"
+                )
+        run_warmup(served.path, served.manifest, runtime)
+
+    def _still_failed(self, config: ModelConfig, version: int) -> bool:
+        key = (config.name, version)
+        if key not in self._failed:
+            return False
+        if self._failed[key] == _files_stamp(version_path(config.base_path, version)):
+            return True
+        del self._failed[key]  # its files changed: worth another try
+        return False
+
+    def _read_labels(self, config: ModelConfig) -> dict[str, int]:
+        try:
+            return LabelsFile.read(config.base_path).labels
+        except BadConfig as exc:
+            logger.error("ignoring labels of %s: %s", config.name, exc.message)
+            return {}
+
+    def _apply_labels(self, entry: ModelEntry, desired: dict[str, int]) -> None:
+        allow = self.settings.allow_version_labels_for_unavailable_models
+        labels: dict[str, int] = {}
+        for label, version in desired.items():
+            target = entry.versions.get(version)
+            if allow or (target is not None and target.available):
+                labels[label] = version
+                continue
+            if (entry.name, label, version) not in self._warned:
+                self._warned.add((entry.name, label, version))
+                logger.warning(
+                    "label %s of %s not moved to version %d: it is not AVAILABLE (%s)",
+                    label,
+                    entry.name,
+                    version,
+                    target.state if target is not None else "not on disk",
+                )
+            if label in entry.labels:
+                labels[label] = entry.labels[label]
+        entry.labels = labels  # one assignment: a request sees the old or the new labels
+
+    # -- unloading ---------------------------------------------------------------------------
+
+    def _retire(self, served: ServedVersion, drop: bool = False) -> None:
+        """Stop routing to ``served`` now; detach and free its runtime after the grace period."""
+        if served.runtime is None:
+            if drop:
+                self._drop(served)
+            return
+        served.state = "UNLOADING"
+        timer = threading.Timer(UNLOAD_GRACE_SECONDS, self._finish_unload, (served, drop))
+        timer.daemon = True
+        self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+        timer.start()
+
+    def _finish_unload(self, served: ServedVersion, drop: bool) -> None:
+        served.unload(close=False)  # requests still running on it keep it alive until they end
+        if drop:
+            self._drop(served)
+        release_memory()
+        logger.info("unloaded %s version %d", served.model, served.version)
+
+    def _drop(self, served: ServedVersion) -> None:
+        try:
+            entry = self.registry.model(served.model)
+        except ModelNotFound:  # the whole model was removed meanwhile
+            return
+        if entry.versions.get(served.version) is served:
+            self.registry.drop_version(served.model, served.version)
+
+    def _remove_model(self, name: str) -> None:
+        entry = self.registry.remove_model(name)
+        if entry is None:
+            return
+        logger.info("model %s removed from the config; unloading it", name)
+        for served in entry.versions.values():
+            self._retire(served)
+        self._failed = {k: v for k, v in self._failed.items() if k[0] != name}
+
+
+def release_memory() -> None:
+    """Collect cycles and hand freed heap pages back to the OS (glibc keeps them otherwise)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: the allocator decides
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _files_stamp(path: Path) -> object:
+    """Names, sizes and modification times of a version's files: changes when they change."""
+    try:
+        return sorted(
+            (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in path.rglob("*")
+        )
+    except OSError:
+        return None
+
+
+def _tensors(signatures: dict[str, Signature]) -> dict[str, object]:
+    return {name: (s.inputs, s.outputs) for name, s in signatures.items()}
+
+
+def _describe(signatures: dict[str, Signature]) -> str:
+    def tensors(specs: dict[str, TensorSpec]) -> str:
+        return ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in specs.items())
+
+    return "; ".join(
+        f"{name}: ({tensors(s.inputs)}) -> ({tensors(s.outputs)})" for name, s in signatures.items()
+    )
