@@ -1,0 +1,1 @@
+"""Load tests: modelship and its peers serve the same ONNX models, driven by wrk."""

@@ -1,0 +1,1 @@
+"""Servers the benchmark compares modelship with: reference ASGI apps, MLServer, LitServe."""

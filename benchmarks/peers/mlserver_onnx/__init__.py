@@ -1,0 +1,1 @@
+"""An MLServer runtime for ONNX models (MLServer ships none), loaded via ``implementation``."""

@@ -1,0 +1,180 @@
+"""Collects measurements and writes results.json, a markdown summary and a plot."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from benchmarks.scenarios import Case, Scenario
+from benchmarks.wrk import WrkResult
+
+__all__ = ["Book", "summarize"]
+
+_KEY = ("scenario", "workers", "label", "connections")
+
+
+def summarize(runs: list[dict[str, Any]], references: dict[str, str]) -> list[dict[str, Any]]:
+    """Median of each metric over rounds, per (scenario, workers, label, connections).
+
+    ``ratio`` is the row's median req/s over the scenario reference's median at the same
+    workers and connections (None when the reference did not run).
+    """
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        groups[tuple(run[k] for k in _KEY)].append(run)
+    rows = []
+    for key, items in groups.items():
+        first = items[0]
+        row = dict(zip(_KEY, key, strict=True))
+        row.update(
+            target=first["target"],
+            model=first["model"],
+            encoding=first["encoding"],
+            loadgen=first["loadgen"],
+            rounds=len(items),
+        )
+        for metric in ("rps", "p50_ms", "p99_ms", "cpu_percent"):
+            row[metric] = statistics.median(i[metric] for i in items)
+        row["errors"] = sum(i["errors"] for i in items)
+        rows.append(row)
+    by_key = {tuple(r[k] for k in _KEY): r for r in rows}
+    for row in rows:
+        ref_label = references.get(row["scenario"])
+        ref = by_key.get((row["scenario"], row["workers"], ref_label, row["connections"]))
+        row["ratio"] = row["rps"] / ref["rps"] if ref and ref["rps"] else None
+    return rows
+
+
+class Book:
+    """Every measurement of a run, written out after each scenario so partial runs survive."""
+
+    def __init__(self, out: Path, settings: dict[str, Any]) -> None:
+        self.out = out
+        self.runs: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, Any]] = []
+        self.scenarios: dict[str, Scenario] = {}
+        self.meta = {
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": f"{platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}",
+            "settings": {k: str(v) for k, v in settings.items()},
+        }
+
+    def add(
+        self,
+        scenario: Scenario,
+        case: Case,
+        workers: int,
+        round_no: int,
+        connections: int,
+        result: WrkResult,
+        cpu: float,
+    ) -> None:
+        self.scenarios[scenario.name] = scenario
+        self.runs.append(
+            {
+                "scenario": scenario.name,
+                "workers": workers,
+                "round": round_no,
+                "label": case.label,
+                "target": case.target,
+                "encoding": case.encoding,
+                "loadgen": case.loadgen,
+                "model": scenario.model,
+                "connections": connections,
+                **result.to_dict(),
+                "cpu_percent": cpu,
+            }
+        )
+
+    def skip(self, scenario: str, workers: int, label: str, why: str) -> None:
+        self.skipped.append({"scenario": scenario, "workers": workers, "label": label, "why": why})
+
+    def write(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        references = {name: s.reference for name, s in self.scenarios.items()}
+        summary = summarize(self.runs, references)
+        document = {**self.meta, "summary": summary, "skipped": self.skipped, "runs": self.runs}
+        (self.out / "results.json").write_text(json.dumps(document, indent=1) + "\n")
+        (self.out / "README.md").write_text(self._markdown(summary))
+        if summary:
+            self._plot(summary)
+
+    def _markdown(self, summary: list[dict[str, Any]]) -> str:
+        settings = self.meta["settings"]
+        assert isinstance(settings, dict)
+        lines = [
+            "# Benchmark results",
+            "",
+            f"Run {self.meta['date']} on {self.meta['machine']} by `make bench` "
+            f"(benchmarks/run.py): {settings.get('duration')} s per run, "
+            f"{settings.get('rounds')} rounds (targets alternating), medians shown. "
+            "wrk (2 threads) and the server share the machine's cores; CPU% is the server's "
+            "process tree (100 % = one core). Ratio: req/s over the scenario's reference row. "
+            "Errors: non-2xx answers plus socket errors, summed over rounds.",
+            "",
+        ]
+        for name, scenario in self.scenarios.items():
+            rows = [r for r in summary if r["scenario"] == name]
+            for workers in sorted({r["workers"] for r in rows}):
+                lines += [
+                    f"## {scenario.title} — {workers} worker(s)",
+                    "",
+                    f"Reference: {scenario.reference}.",
+                    "",
+                    "| target | model | conn | req/s | p50 ms | p99 ms | errors | CPU % | ratio |",
+                    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+                ]
+                for r in sorted(
+                    (r for r in rows if r["workers"] == workers),
+                    key=lambda r: (r["connections"], -r["rps"]),
+                ):
+                    ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+                    lines.append(
+                        f"| {r['label']} | {r['model']} | {r['connections']} | {r['rps']:.0f} | "
+                        f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | "
+                        f"{r['cpu_percent']:.0f} | {ratio} |"
+                    )
+                notes = [
+                    s for s in self.skipped if s["scenario"] == name and s["workers"] == workers
+                ]
+                if notes:
+                    lines.append("")
+                    lines += [f"- not measured: {s['label']}: {s['why']}" for s in notes]
+                lines.append("")
+        return "\n".join(lines)
+
+    def _plot(self, summary: list[dict[str, Any]]) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        panels = sorted({(r["scenario"], r["workers"]) for r in summary})
+        fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.6 * len(panels)), squeeze=False)
+        for ax, (name, workers) in zip(axes[:, 0], panels, strict=True):
+            rows = [r for r in summary if r["scenario"] == name and r["workers"] == workers]
+            labels = list(dict.fromkeys(r["label"] for r in rows))
+            conns = sorted({r["connections"] for r in rows})
+            width = 0.8 / max(len(labels), 1)
+            for i, label in enumerate(labels):
+                values = {r["connections"]: r["rps"] for r in rows if r["label"] == label}
+                xs = [c + (i - len(labels) / 2 + 0.5) * width for c in range(len(conns))]
+                ax.bar(xs, [values.get(c, 0) for c in conns], width, label=label)
+            ax.set_xticks(range(len(conns)), [f"{c} conn" for c in conns])
+            ax.set_ylabel("req/s (median)")
+            ax.set_title(f"{self.scenarios[name].title} — {workers} worker(s)", fontsize=9)
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fig.tight_layout()
+        fig.savefig(self.out / "plot.png", dpi=90)
+        plt.close(fig)
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0

@@ -1,0 +1,104 @@
+"""What is measured: which targets, with which request encodings, at which concurrency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Case", "Scenario", "scenarios"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row family of a table: a target sent one request encoding by one load generator."""
+
+    target: str
+    encoding: str  # tfs | tfs-b64 | v2 | v2-binary | litserve | grpc-v2
+    label: str
+    loadgen: str = "wrk"  # wrk | python (the gRPC comparison's generator, on both sides)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A model, the inputs sent, the connection counts, and the rows to compare."""
+
+    name: str
+    title: str
+    model: str
+    data: str  # "random": one random instance; "image": the photo-like 224x224x3 image
+    connections: tuple[int, ...]
+    cases: tuple[Case, ...]
+    reference: str  # the label whose req/s is the denominator of the ratios
+
+
+def scenarios(workers: int) -> list[Scenario]:
+    """The benchmark's scenarios for ``workers`` workers per server."""
+    mlserver = f"mlserver(pw={workers})"
+    mnist_cases = [
+        Case("modelship", "tfs", "modelship"),
+        Case("raw-echo", "tfs", "raw ASGI (no model)"),
+        Case("raw-onnx", "tfs", "raw ASGI + onnxruntime"),
+        Case("raw-onnx-1t", "tfs", "raw ASGI + onnxruntime, 1 thread"),
+        Case(mlserver, "v2", mlserver),
+        Case("litserve", "litserve", "litserve"),
+    ]
+    if workers == 1:
+        mnist_cases.insert(5, Case("mlserver(pw=0)", "v2", "mlserver(pw=0)"))
+    return [
+        Scenario(
+            "mnist",
+            "MNIST MLP, one instance per request, JSON",
+            "mnist",
+            "random",
+            (1, 16, 64),
+            tuple(mnist_cases),
+            "raw ASGI + onnxruntime",
+        ),
+        Scenario(
+            "cnn-batching",
+            "CNN 224x224x3, one image per request as JSON floats, with and without batching",
+            "cnn",
+            "image",
+            (32,),
+            (
+                Case("modelship", "tfs", "modelship"),
+                Case("modelship+batch", "tfs", "modelship +batching"),
+                Case("raw-onnx", "tfs", "raw ASGI + onnxruntime"),
+                Case(mlserver, "v2", mlserver),
+                Case(f"{mlserver}+batch", "v2", f"{mlserver} +adaptive batching"),
+                Case("litserve", "litserve", "litserve"),
+                Case("litserve+batch", "litserve", "litserve +batching"),
+            ),
+            "raw ASGI + onnxruntime",
+        ),
+        Scenario(
+            "image-encoding",
+            "CNN 224x224x3, one image per request: JSON floats vs b64 JPEG vs V2 binary tensor",
+            "cnn",
+            "image",
+            (16,),
+            (
+                Case("modelship", "tfs", "modelship JSON"),
+                Case("modelship", "tfs-b64", "modelship b64 JPEG"),
+                Case("modelship", "v2-binary", "modelship V2 binary"),
+                Case("raw-onnx", "tfs", "raw ASGI + onnxruntime JSON"),
+                Case("raw-onnx", "tfs-b64", "raw ASGI + onnxruntime b64 JPEG"),
+                Case(mlserver, "v2", f"{mlserver} V2 JSON"),
+                Case(mlserver, "v2-binary", f"{mlserver} V2 binary"),
+            ),
+            "raw ASGI + onnxruntime JSON",
+        ),
+        Scenario(
+            "grpc",
+            "MNIST MLP over gRPC (V2 ModelInfer) vs REST (V2 JSON), same Python load generator",
+            "mnist",
+            "random",
+            (16,),
+            (
+                Case("modelship+grpc", "grpc-v2", "modelship gRPC (py)", "python"),
+                Case("modelship+grpc", "v2", "modelship REST V2 (py)", "python"),
+                Case(f"{mlserver}+grpc", "grpc-v2", f"{mlserver} gRPC (py)", "python"),
+                Case(f"{mlserver}+grpc", "v2", f"{mlserver} REST V2 (py)", "python"),
+            ),
+            f"{mlserver} REST V2 (py)",
+        ),
+    ]

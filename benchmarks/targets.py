@@ -1,0 +1,343 @@
+"""The servers under test: how to start each one, when it is ready, what it speaks.
+
+Every target serves the same ONNX file with the same number of workers. The modelship command
+line is built in one place (:data:`MODELSHIP_SERVE`); flags it does not know yet make the
+target skip with a message rather than fail the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+from benchmarks.models import ModelInfo
+from benchmarks.peers.install import ensure_peer
+
+__all__ = ["MODELSHIP_SERVE", "Server", "Target", "TargetSkipped", "free_port", "targets"]
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = Path(__file__).resolve().parent / "peers"
+
+# The modelship command line: {model}, {base}, {port} are filled in; the options a target adds
+# (workers, batching) follow. Edit here when the flags change.
+MODELSHIP_SERVE = [
+    str(ROOT / ".venv" / "bin" / "modelship"),
+    "serve",
+    "--model_name={model}",
+    "--model_base_path={base}",
+    "--rest_api_port={port}",
+    "--log_level=warning",
+]
+# Options added only when ``serve --help`` lists them (REST-only runs turn gRPC off).
+MODELSHIP_OPTIONAL = {"--port": "--port=0"}
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Where one server instance runs: its model, ports and a scratch directory."""
+
+    model: ModelInfo
+    port: int
+    grpc_port: int
+    scratch: Path
+
+
+class TargetSkipped(Exception):
+    """This target cannot run here (a flag or a protocol it lacks); the message says why."""
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Target:
+    """One server configuration; :meth:`command` builds its command line for a model."""
+
+    name: str
+    family: str  # modelship | raw | mlserver | litserve: the reference a ratio is taken to
+    protocol: str  # native request shape: tfs | v2 | litserve
+    command: Callable[[Launch], list[str]]
+    ready_path: Callable[[ModelInfo], str]
+    ready_check: Callable[[httpx.Response], bool] = lambda r: r.status_code == 200
+    env: dict[str, str] = field(default_factory=dict)
+    grpc: bool = False  # the command also opens a gRPC port (``Launch.grpc_port``)
+
+
+class Server:
+    """A running target: started in its own session, stopped with its whole process group."""
+
+    def __init__(self, target: Target, model: ModelInfo, logs: Path) -> None:
+        self.target = target
+        self.model = model
+        self.port = free_port()
+        self.grpc_port = free_port() if target.grpc else 0
+        logs.mkdir(parents=True, exist_ok=True)
+        self.log_path = logs / f"{target.name}-{model.name}.log"
+        scratch = logs / f"{target.name}-{model.name}"
+        scratch.mkdir(exist_ok=True)
+        env = {**os.environ, **target.env, "BENCH_MODEL": str(model.path.resolve())}
+        command = target.command(Launch(model, self.port, self.grpc_port, scratch))
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=ROOT,
+                start_new_session=True,
+            )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Poll the readiness path until it says yes; raise with the log's tail otherwise."""
+        deadline = time.monotonic() + timeout
+        path = self.target.ready_path(self.model)
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.target.name} exited: {self.log_tail()}")
+            try:
+                if self.target.ready_check(httpx.get(self.url + path, timeout=2)):
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.target.name} not ready after {timeout:.0f} s: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 15) -> str:
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def processes(self) -> list[psutil.Process]:
+        """The server's process and all its descendants (workers, inference pools)."""
+        try:
+            parent = psutil.Process(self.process.pid)
+            return [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+class CpuMeter:
+    """CPU seconds used by a server's process tree between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self._before: dict[int, float] = {}
+        self._t0 = 0.0
+
+    @staticmethod
+    def _sample(processes: list[psutil.Process]) -> dict[int, float]:
+        times = {}
+        for proc in processes:
+            try:
+                cpu = proc.cpu_times()
+                times[proc.pid] = cpu.user + cpu.system
+            except psutil.NoSuchProcess:
+                continue
+        return times
+
+    def start(self) -> None:
+        self._before = self._sample(self.server.processes())
+        self._t0 = time.monotonic()
+
+    def stop(self) -> float:
+        """CPU use in percent of one core (200 % = both cores of this machine)."""
+        after = self._sample(self.server.processes())
+        wall = time.monotonic() - self._t0
+        used = sum(t - self._before.get(pid, 0.0) for pid, t in after.items())
+        return 100.0 * used / wall if wall > 0 else 0.0
+
+
+def modelship_flags() -> set[str]:
+    """The long options ``modelship serve --help`` lists (empty if the command is missing)."""
+    try:
+        done = subprocess.run(
+            [MODELSHIP_SERVE[0], "serve", "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"},
+        )
+    except FileNotFoundError:
+        return set()
+    words = done.stdout.replace(",", " ").split()
+    return {w.strip("│ ") for w in words if w.strip("│ ").startswith("--")}
+
+
+def _batching_file(scratch: Path, max_batch_size: int, timeout_micros: int) -> Path:
+    path = scratch / "batching.txt"
+    path.write_text(
+        f"max_batch_size {{ value: {max_batch_size} }}\n"
+        f"batch_timeout_micros {{ value: {timeout_micros} }}\n"
+        "num_batch_threads { value: 2 }\n"
+        "max_enqueued_batches { value: 1000 }\n"
+    )
+    return path
+
+
+def _modelship(workers: int, batching: bool, grpc: bool, flags: set[str]) -> Target:
+    needed = []
+    if workers > 1:
+        needed.append("--workers")
+    if batching:
+        needed += ["--enable_batching", "--batching_parameters_file"]
+    if grpc:
+        needed.append("--port")
+    missing = [f for f in needed if f not in flags]
+
+    def command(launch: Launch) -> list[str]:
+        model, port, scratch = launch.model, launch.port, launch.scratch
+        if missing:
+            raise TargetSkipped(f"modelship serve has no {', '.join(missing)} yet")
+        base = model.path.parent.parent
+        line = [a.format(model=model.name, base=base, port=port) for a in MODELSHIP_SERVE]
+        if workers > 1:
+            line.append(f"--workers={workers}")
+        if batching:
+            path = _batching_file(scratch, 32, 2000)
+            line += ["--enable_batching", f"--batching_parameters_file={path}"]
+        if grpc:
+            line.append(f"--port={launch.grpc_port}")
+        else:
+            line += [v for k, v in MODELSHIP_OPTIONAL.items() if k in flags]
+        return line
+
+    def available(response: httpx.Response) -> bool:
+        if response.status_code != 200:
+            return False
+        states = response.json().get("model_version_status", [])
+        return any(s.get("state") == "AVAILABLE" for s in states)
+
+    name = "modelship" + ("+batch" if batching else "") + ("+grpc" if grpc else "")
+    return Target(
+        name,
+        "modelship",
+        "tfs",
+        command,
+        lambda m: f"/v1/models/{m.name}",
+        available,
+        grpc=grpc,
+    )
+
+
+def _raw(mode: str, workers: int, threads: int = 0) -> Target:
+    def command(launch: Launch) -> list[str]:
+        port = launch.port
+        return [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(PEERS),
+            "raw_asgi:app",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            "--loop=uvloop",
+            "--http=httptools",
+            "--no-access-log",
+            "--log-level=warning",
+            f"--workers={workers}",
+        ]
+
+    env = {"RAW_MODE": mode, "RAW_THREADS": str(threads)}
+    name = f"raw-{mode}" + (f"-{threads}t" if threads else "")
+    return Target(name, "raw", "tfs", command, lambda m: "/", env=env)
+
+
+def _mlserver(workers: int, parallel: int, batching: bool, grpc: bool = False) -> Target:
+    def command(launch: Launch) -> list[str]:
+        model, port, scratch = launch.model, launch.port, launch.scratch
+        python = ensure_peer("mlserver")
+        repo = scratch / "repo"
+        (repo / model.name).mkdir(parents=True, exist_ok=True)
+        grpc_port = launch.grpc_port or free_port()
+        settings = {
+            "debug": False,
+            "host": "127.0.0.1",
+            "http_port": port,
+            "grpc_port": grpc_port,
+            "parallel_workers": parallel,
+            "metrics_endpoint": None,  # off: a cost the other servers do not pay either
+            "load_models_at_startup": True,
+        }
+        model_settings: dict[str, object] = {
+            "name": model.name,
+            "implementation": "mlserver_onnx.runtime.OnnxRuntime",
+            "parameters": {"uri": str(model.path.resolve()), "version": "1"},
+        }
+        if batching:
+            model_settings["max_batch_size"] = 32
+            model_settings["max_batch_time"] = 0.002
+        (repo / "settings.json").write_text(json.dumps(settings))
+        (repo / model.name / "model-settings.json").write_text(json.dumps(model_settings))
+        return [str(python.parent / "mlserver"), "start", str(repo)]
+
+    name = f"mlserver(pw={parallel})" + ("+batch" if batching else "") + ("+grpc" if grpc else "")
+    # the custom runtime is imported by MLServer and by its worker processes
+    env = {"PYTHONPATH": str(PEERS)}
+    return Target(
+        name, "mlserver", "v2", command, lambda m: f"/v2/models/{m.name}/ready", env=env, grpc=grpc
+    )
+
+
+def _litserve(workers: int, batching: bool) -> Target:
+    def command(launch: Launch) -> list[str]:
+        model, port = launch.model, launch.port
+        python = ensure_peer("litserve")
+        line = [
+            str(python),
+            str(PEERS / "litserve_onnx.py"),
+            f"--model={model.path.resolve()}",
+            f"--port={port}",
+            f"--workers={workers}",
+        ]
+        if batching:
+            line += ["--max-batch-size=32", "--batch-timeout=0.002"]
+        return line
+
+    name = "litserve" + ("+batch" if batching else "")
+    return Target(name, "litserve", "litserve", command, lambda m: "/health")
+
+
+def targets(workers: int) -> dict[str, Target]:
+    """Every configuration the scenarios may use, by name, for ``workers`` workers each."""
+    flags = modelship_flags()
+    found = [
+        _modelship(workers, batching=False, grpc=False, flags=flags),
+        _modelship(workers, batching=True, grpc=False, flags=flags),
+        _modelship(workers, batching=False, grpc=True, flags=flags),
+        _raw("echo", workers),
+        _raw("onnx", workers),
+        _raw("onnx", workers, threads=1),
+        _mlserver(workers, parallel=workers, batching=False),
+        _mlserver(workers, parallel=workers, batching=True),
+        _litserve(workers, batching=False),
+        _litserve(workers, batching=True),
+        _mlserver(workers, parallel=workers, batching=False, grpc=True),
+    ]
+    if workers == 1:
+        # MLServer's other documented setting: inference in the HTTP process itself
+        found.append(_mlserver(1, parallel=0, batching=False))
+    return {t.name: t for t in found}
