@@ -27,6 +27,10 @@ RUN --mount=type=secret,id=ca --mount=type=bind,source=deploy/wheelhouse,target=
     pip-install --no-deps . \
     && /opt/venv/bin/pip uninstall -q -y pip setuptools \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib
+# What serving never imports: test suites and onnxruntime's offline model tools (~25 MB).
+RUN cd /opt/venv/lib/python3*/site-packages \
+    && rm -rf numpy/*/tests numpy/tests onnxruntime/transformers onnxruntime/tools \
+       onnxruntime/quantization numpy/f2py/tests
 
 FROM ${BASE_IMAGE}
 # A fixed numeric user, so that Kubernetes' runAsNonRoot can verify it.

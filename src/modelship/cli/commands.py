@@ -12,6 +12,7 @@ MODULES = (
     "modelship.cli.serve_cmd",
     "modelship.cli.predict_cmd",
     "modelship.cli.demo_cmd",
+    "modelship.cli.containerize_cmd",
 )
 
 for _name in MODULES:
