@@ -116,17 +116,21 @@ class Signature:
     def to_tf_serving(self) -> dict[str, Any]:
         """This signature as TF Serving's metadata endpoint renders a SignatureDef."""
 
-        def tensor_info(name: str, spec: TensorSpec) -> dict[str, Any]:
+        # A SavedModel's signature knows the graph tensor behind each key ("serving_default_x:0");
+        # other runtimes use the key itself, as their graphs name tensors that way.
+        graph_names = self.extra.get("tensor_names", {})
+
+        def tensor_info(role: str, key: str, spec: TensorSpec) -> dict[str, Any]:
             dims = [{"size": str(d), "name": ""} for d in spec.shape]
             return {
                 "dtype": tf_dtype_name(spec.dtype),
                 "tensor_shape": {"dim": dims, "unknown_rank": False},
-                "name": name,
+                "name": graph_names.get(role, {}).get(key, key),
             }
 
         return {
-            "inputs": {k: tensor_info(k, v) for k, v in self.inputs.items()},
-            "outputs": {k: tensor_info(k, v) for k, v in self.outputs.items()},
+            "inputs": {k: tensor_info("inputs", k, v) for k, v in self.inputs.items()},
+            "outputs": {k: tensor_info("outputs", k, v) for k, v in self.outputs.items()},
             "method_name": self.method_name,
             "defaults": {},
         }

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from modelship.cli import app
 from modelship.errors import ModelshipError
@@ -100,5 +101,6 @@ def serve(
     try:
         run_server(settings)
     except ModelshipError as exc:
-        err.print(f"[red]modelship serve:[/red] {exc.message}")
+        # escape: messages hold brackets (pip extras) that rich would read as markup
+        err.print(f"[red]modelship serve:[/red] {escape(exc.message)}")
         sys.exit(1)

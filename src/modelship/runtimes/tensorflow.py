@@ -1,0 +1,154 @@
+"""TensorFlow runtime: serves a SavedModel directory, whoever wrote it.
+
+Used when a version directory holds ``saved_model.pb`` and no ``model.onnx`` (a SavedModel from
+``tf.saved_model.save``, Keras' ``model.export`` or TF Serving's own model repository).
+Signatures are read from the SavedModel's ``signature_def`` map itself, so the metadata endpoint
+answers with the real names, dtypes, shapes and method names of every signature, not only
+``serving_default``. TensorFlow is imported on the first load, never at import of modelship.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelship.errors import BadConfig, RuntimeUnavailable
+from modelship.manifest import Manifest
+from modelship.runtimes.base import Arrays
+from modelship.signature import DEFAULT_SIGNATURE, Signature, TensorSpec
+
+__all__ = ["INSTALL_HINT", "TensorFlowRuntime", "import_tensorflow", "load_savedmodel"]
+
+INSTALL_HINT = "pip install 'modelship[tensorflow]'"
+SERVE_TAG = "serve"
+
+
+def import_tensorflow() -> Any:
+    """Import TensorFlow quietly, or say which extra installs it.
+
+    TF's C++ logging is lowered to warnings and errors unless the user chose a level; this
+    touches the environment only when TensorFlow is actually needed.
+
+    Raises:
+        RuntimeUnavailable: TensorFlow is not installed.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise RuntimeUnavailable(
+            f"TensorFlow is not installed, and it is needed to serve or write a SavedModel: "
+            f"{INSTALL_HINT} (or export the version with a model.onnx, which the serving "
+            f"install runs without TensorFlow); import failed with: {exc}"
+        ) from exc
+    return tf
+
+
+def read_signature_defs(path: Path) -> dict[str, Signature]:
+    """Every signature of the SavedModel at ``path``, as its ``saved_model.pb`` declares it.
+
+    The meta graph tagged ``serve`` is used (the one TF Serving loads), else the first one.
+    ``serving_default`` comes first; other signatures follow by name.
+    """
+    tf = import_tensorflow()
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    try:
+        proto.ParseFromString((path / "saved_model.pb").read_bytes())
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise BadConfig(f"{path}/saved_model.pb is not a SavedModel: {exc}") from exc
+    if not proto.meta_graphs:
+        raise BadConfig(f"{path}/saved_model.pb holds no meta graph")
+    graphs = [g for g in proto.meta_graphs if SERVE_TAG in g.meta_info_def.tags]
+    graph = (graphs or list(proto.meta_graphs))[0]
+    names = sorted(graph.signature_def, key=lambda n: (n != DEFAULT_SIGNATURE, n))
+    # ``__saved_model_init_op`` is TF's initialiser, not something a client can call.
+    names = [n for n in names if not n.startswith("__")]
+    return {name: _signature(tf, name, graph.signature_def[name]) for name in names}
+
+
+def _signature(tf: Any, name: str, proto: Any) -> Signature:
+    def spec(info: Any) -> TensorSpec:
+        dtype = tf.dtypes.as_dtype(info.dtype)
+        numpy_name = "object" if dtype == tf.string else np.dtype(dtype.as_numpy_dtype).name
+        shape = (
+            ()
+            if info.tensor_shape.unknown_rank
+            else tuple(int(d.size) for d in info.tensor_shape.dim)
+        )
+        return TensorSpec(dtype=numpy_name, shape=shape)
+
+    inputs = {key: spec(proto.inputs[key]) for key in sorted(proto.inputs)}
+    outputs = {key: spec(proto.outputs[key]) for key in sorted(proto.outputs)}
+    tensor_names = {
+        "inputs": {key: proto.inputs[key].name for key in inputs},
+        "outputs": {key: proto.outputs[key].name for key in outputs},
+    }
+    return Signature(
+        inputs,
+        outputs,
+        method_name=proto.method_name or "tensorflow/serving/predict",
+        name=name,
+        extra={"tensor_names": tensor_names},
+    )
+
+
+class TensorFlowRuntime:
+    """A loaded SavedModel; each of its signatures is one callable concrete function."""
+
+    def __init__(self, path: Path, signatures: dict[str, Signature]) -> None:
+        tf = import_tensorflow()
+        self._tf = tf
+        try:
+            self._loaded = tf.saved_model.load(str(path), tags=[SERVE_TAG])
+        except Exception as exc:  # TF raises many types for a broken or foreign directory
+            raise BadConfig(f"cannot load the SavedModel in {path}: {exc}") from exc
+        callable_names = set(self._loaded.signatures.keys())
+        self.signatures = {k: v for k, v in signatures.items() if k in callable_names}
+        if not self.signatures:
+            raise BadConfig(
+                f"the SavedModel in {path} has no callable signature; save it with "
+                "tf.saved_model.save(obj, path, signatures=...) or Keras' model.export(path)"
+            )
+        self.name = "tensorflow"
+
+    def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
+        tf = self._tf
+        function = self._loaded.signatures[signature_name]
+        specs = self.signatures[signature_name].inputs
+        tensors = {
+            name: tf.convert_to_tensor(
+                value, dtype=tf.string if specs[name].dtype == "object" else specs[name].dtype
+            )
+            for name, value in inputs.items()
+        }
+        results = function(**tensors)
+        return {name: np.asarray(tensor.numpy()) for name, tensor in results.items()}
+
+    def close(self) -> None:
+        # The loaded object owns the variables; without references TF frees them.
+        del self._loaded
+        gc.collect()
+
+
+def load_savedmodel(path: Path, manifest: Manifest | None = None) -> TensorFlowRuntime:
+    """Load the SavedModel in the version directory ``path`` for serving.
+
+    Args:
+        path: a directory with ``saved_model.pb`` and ``variables/``.
+        manifest: ``modelship.json`` if the directory has one; the SavedModel's own
+            ``signature_def`` is authoritative, so it is not needed.
+
+    Raises:
+        RuntimeUnavailable: TensorFlow is not installed (the message names the extra).
+        BadConfig: the directory is not a loadable SavedModel.
+    """
+    del manifest  # the signatures come from the SavedModel itself
+    if not (path / "saved_model.pb").is_file():
+        raise BadConfig(f"{path} has no saved_model.pb")
+    return TensorFlowRuntime(path, read_signature_defs(path))

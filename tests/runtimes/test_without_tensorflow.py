@@ -1,0 +1,119 @@
+"""The serving install without TensorFlow: ONNX versions serve, SavedModels say what to install.
+
+"Without TensorFlow" is a ``tensorflow`` package on ``PYTHONPATH`` whose import fails exactly as
+a missing package does, so these tests hold whether or not TensorFlow is installed here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from tests.conftest import ToyModel, start_server, stop_server
+
+HINT = "pip install 'modelship[tensorflow]'"
+
+
+def _shadow_env(tmp: Path) -> dict[str, str]:
+    shadow = tmp / "no-tensorflow"
+    (shadow / "tensorflow").mkdir(parents=True, exist_ok=True)
+    (shadow / "tensorflow" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'tensorflow'\", name='tensorflow')\n"
+    )
+    return {"PYTHONPATH": str(shadow)}
+
+
+def _savedmodel_only(tmp: Path) -> Path:
+    """A version directory that only TensorFlow could serve (its content is never read)."""
+    version = tmp / "tfonly" / "1"
+    (version / "variables").mkdir(parents=True)
+    (version / "saved_model.pb").write_bytes(b"\x08\x01")
+    return version
+
+
+def _run(code: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_serving_an_onnx_version_never_imports_tensorflow(toy_model: ToyModel) -> None:
+    # TensorFlow may well be installed here: what matters is that nothing imports it.
+    out = _run(
+        f"""
+        import sys
+        import numpy as np
+        import modelship.cli.commands, modelship.serving.server, modelship.runtimes
+        from pathlib import Path
+        from modelship.registry import ServedVersion
+        served = ServedVersion("toy", 1, Path({str(toy_model.base_path / "1")!r}))
+        served.load()
+        out = served.runtime.predict("serving_default", {{"images": np.zeros((2, 784), "float32")}})
+        print(served.state, served.runtime.name, out["probabilities"].shape)
+        print("tensorflow" in sys.modules, "keras" in sys.modules)
+        """
+    )
+    assert out.split("\n")[:2] == ["AVAILABLE onnx (2, 10)", "False False"]
+
+
+def test_savedmodel_status_names_the_extra(tmp_path: Path) -> None:
+    version = _savedmodel_only(tmp_path)
+    out = _run(
+        f"""
+        from pathlib import Path
+        from modelship.registry import ServedVersion
+        served = ServedVersion("tfonly", 1, Path({str(version)!r}))
+        served.load()
+        print(served.state, served.error_code)
+        print(served.error_message)
+        """,
+        _shadow_env(tmp_path),
+    )
+    state, message = out.split("\n", 1)
+    assert state == "END FAILED_PRECONDITION"
+    assert HINT in message
+
+
+def test_serve_says_what_to_install_at_start(tmp_path: Path) -> None:
+    version = _savedmodel_only(tmp_path)
+    with pytest.raises(RuntimeError) as failed:
+        start_server(
+            ["--model_name", "tfonly", "--model_base_path", str(version.parent)],
+            "tfonly",
+            tmp_path,
+            env=_shadow_env(tmp_path),
+        )
+    assert "exited with 1" in str(failed.value)
+    assert HINT in " ".join(str(failed.value).split())
+
+
+def test_serve_onnx_without_tensorflow(toy_model: ToyModel, tmp_path: Path) -> None:
+    server = start_server(
+        ["--model_name", "toy", "--model_base_path", str(toy_model.base_path)],
+        "toy",
+        tmp_path,
+        env=_shadow_env(tmp_path),
+    )
+    try:
+        answer = httpx.post(
+            f"{server.url}/v1/models/toy:predict",
+            content=orjson.dumps({"instances": [[0.5] * 784]}),
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        assert len(answer.json()["predictions"][0]) == 10
+    finally:
+        stop_server(server)
