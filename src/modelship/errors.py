@@ -12,6 +12,7 @@ from typing import ClassVar
 __all__ = [
     "AlreadyExists",
     "BadConfig",
+    "DataUnavailable",
     "FailedPrecondition",
     "InvalidInput",
     "ModelNotFound",
@@ -107,3 +108,9 @@ class BadConfig(ModelshipError):
     """A configuration file or flag is wrong; the message says where."""
 
     code = "INVALID_ARGUMENT"
+
+
+class DataUnavailable(ModelshipError):
+    """A dataset is missing and could not be fetched; the message lists what was tried."""
+
+    code = "NOT_FOUND"

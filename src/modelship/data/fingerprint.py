@@ -1,0 +1,68 @@
+"""Fingerprints and input statistics that tie a model version to the exact data it saw.
+
+The fingerprint changes when any value, dtype, shape or the order of the arrays changes, so two
+manifests with the same fingerprint were trained and tested on identical data. The statistics
+are what a server needs later to notice that the inputs it receives no longer look like the
+training data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from modelship.data.dataset import Dataset
+
+__all__ = ["dataset_fingerprint", "fingerprint", "input_stats"]
+
+# Enough digits for drift checks, few enough to keep modelship.json readable.
+_DIGITS = 6
+
+
+def fingerprint(*arrays: np.ndarray[Any, Any]) -> str:
+    """``sha256:<hex>`` over each array's dtype, shape and C-order bytes, in order."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        contiguous = np.ascontiguousarray(array)
+        # The header makes (2, 3) and (3, 2) of the same bytes, or int32 vs float32, different.
+        digest.update(f"{contiguous.dtype.str}{contiguous.shape}".encode())
+        digest.update(contiguous.tobytes())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def dataset_fingerprint(dataset: Dataset) -> str:
+    """The fingerprint of a dataset's four arrays (train images, labels, test images, labels)."""
+    return fingerprint(dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test)
+
+
+def _round(values: np.ndarray[Any, Any]) -> list[float]:
+    return [round(float(v), _DIGITS) for v in values]
+
+
+def input_stats(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], labels: list[str]) -> dict[str, Any]:
+    """Summary statistics of training inputs, JSON-ready.
+
+    Args:
+        x: images ``N x ...``; statistics are taken over the flattened features.
+        y: class indices, one per image.
+        labels: class names, index-aligned with ``y``'s values.
+
+    Returns:
+        ``min``, ``max``, ``mean``, ``std`` over all values; ``feature_mean`` and
+        ``feature_std`` per flattened feature; ``class_counts`` per label name.
+    """
+    flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(labels))
+    return {
+        "n": len(flat),
+        "n_features": int(flat.shape[1]),
+        "min": round(float(flat.min()), _DIGITS),
+        "max": round(float(flat.max()), _DIGITS),
+        "mean": round(float(flat.mean()), _DIGITS),
+        "std": round(float(flat.std()), _DIGITS),
+        "feature_mean": _round(flat.mean(axis=0)),
+        "feature_std": _round(flat.std(axis=0)),
+        "class_counts": {label: int(c) for label, c in zip(labels, counts, strict=True)},
+    }
