@@ -62,7 +62,12 @@ def code_version() -> dict[str, Any]:
                 timeout=10,
             )
             dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-    return {"modelship": __version__, "git": commit, "git_dirty": dirty, "python": platform.python_version()}
+    return {
+        "modelship": __version__,
+        "git": commit,
+        "git_dirty": dirty,
+        "python": platform.python_version(),
+    }
 
 
 def publish_version(

@@ -40,7 +40,10 @@ class Dataset:
     def __post_init__(self) -> None:
         # Trainers and exporters rely on these invariants; catching a bad loader here gives a
         # clear message instead of a shape error deep inside a framework.
-        for part, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
+        for part, x, y in (
+            ("train", self.x_train, self.y_train),
+            ("test", self.x_test, self.y_test),
+        ):
             if x.dtype != np.float32 or x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE:
                 raise InvalidInput(
                     f"{self.name} {part} images must be float32 N x 28 x 28, "

@@ -29,7 +29,9 @@ DIGITS_SOURCE = (
 _DIGITS_MAX = 16.0
 
 
-def upscale(images: np.ndarray[Any, Any], max_value: float) -> np.ndarray[Any, np.dtype[np.float32]]:
+def upscale(
+    images: np.ndarray[Any, Any], max_value: float
+) -> np.ndarray[Any, np.dtype[np.float32]]:
     """Resize small grayscale images into MNIST's 28x28 layout, values scaled to [0, 1].
 
     Args:

@@ -41,7 +41,9 @@ def _round(values: np.ndarray[Any, Any]) -> list[float]:
     return [round(float(v), _DIGITS) for v in values]
 
 
-def input_stats(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], labels: list[str]) -> dict[str, Any]:
+def input_stats(
+    x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], labels: list[str]
+) -> dict[str, Any]:
     """Summary statistics of training inputs, JSON-ready.
 
     Args:

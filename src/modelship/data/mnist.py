@@ -32,12 +32,15 @@ MNIST_MIRRORS: tuple[str, ...] = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
 )
-# sha256 of the compressed files as the mirrors serve them
+# sha256 of the compressed files as the mirrors serve them, in sha256sum's format
+_SHA256SUMS = """
+440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609  train-images-idx3-ubyte.gz
+3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c  train-labels-idx1-ubyte.gz
+8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6  t10k-images-idx3-ubyte.gz
+f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6  t10k-labels-idx1-ubyte.gz
+"""
 MNIST_SHA256: dict[str, str] = {
-    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    name: digest for digest, name in (line.split() for line in _SHA256SUMS.strip().splitlines())
 }
 
 
@@ -94,17 +97,27 @@ def load_mnist(
                 )
             name = f"{stem}.gz"
             if name not in checksums:
-                raise DataUnavailable(f"no sha256 known for {name}; refusing an unverified download")
+                raise DataUnavailable(
+                    f"no sha256 known for {name}; refusing an unverified download"
+                )
             found = fetch_verified(
                 name, directory, mirrors, checksums[name], show_progress=show_progress
             )
         paths[role] = found
     arrays = {role: read_idx(path) for role, path in paths.items()}
-    x_train, x_test = _images(arrays["x_train"], paths["x_train"]), _images(arrays["x_test"], paths["x_test"])
-    y_train, y_test = _labels(arrays["y_train"], paths["y_train"]), _labels(arrays["y_test"], paths["y_test"])
+    x_train, x_test = (
+        _images(arrays["x_train"], paths["x_train"]),
+        _images(arrays["x_test"], paths["x_test"]),
+    )
+    y_train, y_test = (
+        _labels(arrays["y_train"], paths["y_train"]),
+        _labels(arrays["y_test"], paths["y_test"]),
+    )
     for part, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
         if len(x) != len(y):
-            raise InvalidInput(f"MNIST {part} split in {directory}: {len(x)} images but {len(y)} labels")
+            raise InvalidInput(
+                f"MNIST {part} split in {directory}: {len(x)} images but {len(y)} labels"
+            )
     return Dataset(
         x_train=x_train,
         y_train=y_train,

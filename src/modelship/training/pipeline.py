@@ -19,14 +19,17 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 
 from modelship.data import Dataset, load_dataset
 from modelship.data.fingerprint import dataset_fingerprint, input_stats
+from modelship.errors import AlreadyExists
 from modelship.export import code_version, write_version
 from modelship.manifest import Manifest
+from modelship.repository import version_path
 from modelship.training.recipe import Recipe, TrainParams, get_recipe
 
 __all__ = ["CURVE_NAME", "TrainResult", "run_training", "train_model"]
@@ -79,9 +82,11 @@ def _fit(
     with Progress(*columns, console=console, transient=True) as progress:
         for epoch in range(1, params.epochs + 1):
             task = progress.add_task("train", total=n, epoch=epoch, epochs=params.epochs, loss="-")
-            loss, accuracy = recipe.fit_epoch(
-                dataset.x_train, dataset.y_train, lambda k, t=task: progress.advance(t, k)
-            )
+
+            def advance(examples: int, task: TaskID = task) -> None:
+                progress.advance(task, examples)
+
+            loss, accuracy = recipe.fit_epoch(dataset.x_train, dataset.y_train, advance)
             progress.update(task, loss=f"{loss:.4f}")
             test_loss, test_accuracy = recipe.evaluate(dataset.x_test, dataset.y_test)
             progress.remove_task(task)
@@ -127,7 +132,16 @@ def run_training(
         AlreadyExists: ``version`` is already published.
     """
     console = console or Console()
-    console.print(f"data: {dataset.source} ({len(dataset.x_train)} train, {len(dataset.x_test)} test)")
+    target = version_path(output / recipe.name, version) if version is not None else None
+    if target is not None and target.exists():
+        # Fail before training rather than after minutes of work.
+        raise AlreadyExists(
+            f"{target} already exists and is never overwritten; "
+            f"pick another --version or leave it out"
+        )
+    console.print(
+        f"data: {dataset.source} ({len(dataset.x_train)} train, {len(dataset.x_test)} test)"
+    )
     _seed_everything(params.seed)
     recipe.build(dataset, params)
     history = _fit(recipe, dataset, params, console, on_epoch)
@@ -175,7 +189,9 @@ def run_training(
                 version=version,
                 extra_files={CURVE_NAME: curve},
             )
-    console.print(f"test accuracy {test_accuracy:.4f} on {len(dataset.x_test)} {dataset.name} images")
+    console.print(
+        f"test accuracy {test_accuracy:.4f} on {len(dataset.x_test)} {dataset.name} images"
+    )
     console.print(f"exported version {manifest.version}: {path}")
     return TrainResult(
         version_path=path,
@@ -222,7 +238,11 @@ def train_model(
     console = console or Console()
     chosen = get_recipe(recipe, framework)
     params = TrainParams(
-        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed, threads=threads
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        threads=threads,
     )
     dataset = load_dataset("mnist", data_dir, mirrors=mirrors)
     return run_training(chosen, dataset, params, Path(output), version=version, console=console)

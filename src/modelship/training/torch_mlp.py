@@ -132,7 +132,9 @@ class MnistTorchRecipe:
         net.eval()  # dropout off: the seed left it on at inference
         inputs = _flat(x)
         with torch.inference_mode():
-            return torch.cat([net(inputs[i : i + _EVAL_BATCH]) for i in range(0, len(inputs), _EVAL_BATCH)])
+            return torch.cat(
+                [net(inputs[i : i + _EVAL_BATCH]) for i in range(0, len(inputs), _EVAL_BATCH)]
+            )
 
     def evaluate(self, x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> tuple[float, float]:
         logits = self._logits(x)
@@ -167,4 +169,3 @@ class MnistTorchRecipe:
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The trained weights (used to check reproducibility)."""
         return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
-

@@ -1,0 +1,108 @@
+"""PyTorch runtime: serves a version that holds only a native artifact.
+
+``model.pt2`` (a ``torch.export`` ExportedProgram) is preferred; ``model.ts`` (TorchScript) is
+accepted too. The signature comes from ``modelship.json``; without one, the program's own input
+names are used and outputs are called ``output_0``, ``output_1``...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelship.errors import BadConfig, InvalidInput, RuntimeUnavailable
+from modelship.manifest import Manifest
+from modelship.runtimes.base import Arrays
+from modelship.signature import DEFAULT_SIGNATURE, Signature, TensorSpec
+
+__all__ = ["TorchRuntime", "load_torch"]
+
+
+class TorchRuntime:
+    """A loaded PyTorch module behind named signatures; always run in eval/inference mode."""
+
+    def __init__(self, module: Any, signatures: dict[str, Signature], threads: int = 0) -> None:
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.name = "torch"
+        self.signatures = signatures
+        self._torch = torch
+        self._module = module
+
+    def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
+        signature = self.signatures.get(signature_name) or self.signatures[DEFAULT_SIGNATURE]
+        missing = [name for name in signature.inputs if name not in inputs]
+        if missing:
+            raise InvalidInput(f"missing input(s) {', '.join(missing)}")
+        tensors = [
+            self._torch.from_numpy(np.ascontiguousarray(inputs[name], dtype=spec.numpy_dtype))
+            for name, spec in signature.inputs.items()
+        ]
+        with self._torch.inference_mode():
+            result = self._module(*tensors)
+        values = result if isinstance(result, (tuple, list)) else (result,)
+        if len(values) != len(signature.outputs):
+            raise BadConfig(
+                f"the model returned {len(values)} outputs, its signature names "
+                f"{len(signature.outputs)}"
+            )
+        return {
+            name: value.detach().cpu().numpy()
+            for name, value in zip(signature.outputs, values, strict=True)
+        }
+
+    def close(self) -> None:
+        # Only this object refers to the module; dropping it frees the weights.
+        del self._module
+
+
+def _signatures_from_program(program: Any) -> dict[str, Signature]:
+    inputs: dict[str, TensorSpec] = {}
+    for spec in program.graph_signature.input_specs:
+        if spec.kind.name != "USER_INPUT":
+            continue
+        meta = program.graph.find_nodes(op="placeholder", target=spec.arg.name)[0].meta["val"]
+        shape = tuple(d if isinstance(d, int) else -1 for d in meta.shape)
+        inputs[spec.arg.name] = TensorSpec(str(meta.dtype).removeprefix("torch."), shape)
+    n_outputs = len(program.graph_signature.user_outputs)
+    outputs = {f"output_{i}": TensorSpec("float32", (-1,)) for i in range(n_outputs)}
+    return {DEFAULT_SIGNATURE: Signature(inputs, outputs)}
+
+
+def load_torch(path: Path, manifest: Manifest | None = None, threads: int = 0) -> TorchRuntime:
+    """Load the native PyTorch artifact of the version directory ``path``.
+
+    Raises:
+        RuntimeUnavailable: torch is not installed.
+        BadConfig: the directory holds no loadable ``model.pt2`` or ``model.ts``.
+    """
+    try:
+        import torch
+    except ModuleNotFoundError as exc:
+        raise RuntimeUnavailable(
+            f"{path} holds only a PyTorch artifact: pip install 'modelship[torch]' to serve it"
+        ) from exc
+    program_path, script_path = path / "model.pt2", path / "model.ts"
+    try:
+        if program_path.is_file():
+            program = torch.export.load(str(program_path))
+            module = program.module()
+            signatures = (
+                manifest.signatures if manifest is not None else _signatures_from_program(program)
+            )
+        elif script_path.is_file():
+            module = torch.jit.load(str(script_path), map_location="cpu").eval()  # type: ignore[no-untyped-call]
+            if manifest is None:
+                raise BadConfig(f"{script_path} needs a modelship.json naming its signature")
+            signatures = manifest.signatures
+        else:
+            raise BadConfig(f"{path} holds neither model.pt2 nor model.ts")
+    except BadConfig:
+        raise
+    except Exception as exc:  # torch raises many unrelated types for a bad file
+        raise BadConfig(f"cannot load the PyTorch artifact in {path}: {exc}") from exc
+    return TorchRuntime(module, signatures, threads=threads)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import numpy as np
+
+from modelship.data.fingerprint import fingerprint, input_stats
+
+
+def test_format_and_stability() -> None:
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    digest = fingerprint(x)
+    assert digest.startswith("sha256:")
+    assert len(digest) == len("sha256:") + 64
+    assert fingerprint(x.copy()) == digest
+
+
+def test_any_change_changes_the_fingerprint() -> None:
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    y = np.array([0, 1, 2], dtype=np.int64)
+    base = fingerprint(x, y)
+    changed = x.copy()
+    changed[1, 2] += 1e-6
+    assert fingerprint(changed, y) != base
+    assert fingerprint(x.reshape(4, 3), y) != base  # same bytes, other shape
+    assert fingerprint(x.view(np.int32), y) != base  # same bytes, other dtype
+    assert fingerprint(y, x) != base  # order matters
+    assert fingerprint(np.asfortranarray(x), y) == base  # memory layout does not
+
+
+def test_input_stats() -> None:
+    x = np.array([[[0.0, 1.0]], [[0.5, 1.0]]], dtype=np.float32)  # 2 images of 1x2
+    y = np.array([1, 1], dtype=np.int64)
+    stats = input_stats(x, y, ["a", "b", "c"])
+    assert stats["n"] == 2
+    assert stats["n_features"] == 2
+    assert stats["min"] == 0.0
+    assert stats["max"] == 1.0
+    assert stats["mean"] == 0.625
+    assert stats["feature_mean"] == [0.25, 1.0]
+    assert stats["feature_std"] == [0.25, 0.0]
+    assert stats["class_counts"] == {"a": 0, "b": 2, "c": 0}

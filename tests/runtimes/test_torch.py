@@ -1,0 +1,78 @@
+"""Serving a version with only its native PyTorch artifact."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from modelship.errors import BadConfig
+from modelship.manifest import Manifest
+from modelship.runtimes import detect_runtime, load_runtime
+from modelship.runtimes.torch import load_torch
+from modelship.training import TrainResult
+from tests.fixtures.trained import trained_torch
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
+    return trained_torch(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def native_only(trained: TrainResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the trained version without its ONNX file."""
+    path = tmp_path_factory.mktemp("native") / "1"
+    path.mkdir()
+    for name in ("model.pt2", "modelship.json"):
+        shutil.copyfile(trained.version_path / name, path / name)
+    return path
+
+
+def test_a_version_with_only_model_pt2_is_served_by_torch(
+    native_only: Path, trained: TrainResult
+) -> None:
+    assert detect_runtime(native_only) == "torch"
+    runtime = load_runtime(native_only)
+    try:
+        assert runtime.name == "torch"
+        assert runtime.signatures == Manifest.read(native_only).signatures
+        out = runtime.predict("serving_default", {"images": trained.x_test})
+        session = ort.InferenceSession(str(trained.version_path / "model.onnx"))
+        [expected] = session.run(["probabilities"], {"images": trained.x_test})
+        assert list(out) == ["probabilities"]
+        assert out["probabilities"].dtype == np.float32
+        assert float(np.abs(out["probabilities"] - expected).max()) <= 1e-5
+    finally:
+        runtime.close()
+
+
+def test_without_a_manifest_the_program_names_its_input(native_only: Path) -> None:
+    runtime = load_torch(native_only, None)
+    signature = runtime.signatures["serving_default"]
+    assert signature.inputs["images"].shape == (-1, 784)
+    out = runtime.predict("serving_default", {"images": np.zeros((2, 784), np.float32)})
+    assert out["output_0"].shape == (2, 10)
+
+
+def test_inputs_of_another_dtype_are_converted(native_only: Path) -> None:
+    runtime = load_torch(native_only, Manifest.read(native_only))
+    as_float64 = runtime.predict("serving_default", {"images": np.full((1, 784), 0.5)})
+    as_float32 = runtime.predict(
+        "serving_default", {"images": np.full((1, 784), 0.5, dtype=np.float32)}
+    )
+    np.testing.assert_array_equal(as_float64["probabilities"], as_float32["probabilities"])
+
+
+def test_a_corrupt_artifact_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "model.pt2").write_bytes(b"not a zip archive")
+    with pytest.raises(BadConfig, match="cannot load the PyTorch artifact"):
+        load_torch(tmp_path, None)
+
+
+def test_a_directory_without_artifacts_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BadConfig, match=r"neither model\.pt2 nor model\.ts"):
+        load_torch(tmp_path, None)
