@@ -21,8 +21,11 @@ _KEY = ("scenario", "workers", "label", "connections")
 def summarize(runs: list[dict[str, Any]], references: dict[str, str]) -> list[dict[str, Any]]:
     """Median of each metric over rounds, per (scenario, workers, label, connections).
 
+    ``references`` maps ``"<scenario>/<workers>"`` to the label of the reference row.
+
     ``ratio`` is the row's median req/s over the scenario reference's median at the same
-    workers and connections (None when the reference did not run).
+    workers and connections (None when the reference did not run); ``cpu_ratio`` the same for
+    requests per CPU-second.
     """
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for run in runs:
@@ -40,13 +43,21 @@ def summarize(runs: list[dict[str, Any]], references: dict[str, str]) -> list[di
         )
         for metric in ("rps", "p50_ms", "p99_ms", "cpu_percent"):
             row[metric] = statistics.median(i[metric] for i in items)
+        # requests per CPU-second of the server: steadier than req/s when other work shares
+        # the machine, since it does not depend on how much CPU the server was given
+        row["req_per_cpu_s"] = statistics.median(
+            i["rps"] / (i["cpu_percent"] / 100) if i["cpu_percent"] > 0 else 0.0 for i in items
+        )
         row["errors"] = sum(i["errors"] for i in items)
         rows.append(row)
     by_key = {tuple(r[k] for k in _KEY): r for r in rows}
     for row in rows:
-        ref_label = references.get(row["scenario"])
+        ref_label = references.get(f"{row['scenario']}/{row['workers']}")
         ref = by_key.get((row["scenario"], row["workers"], ref_label, row["connections"]))
         row["ratio"] = row["rps"] / ref["rps"] if ref and ref["rps"] else None
+        row["cpu_ratio"] = (
+            row["req_per_cpu_s"] / ref["req_per_cpu_s"] if ref and ref["req_per_cpu_s"] else None
+        )
     return rows
 
 
@@ -57,7 +68,8 @@ class Book:
         self.out = out
         self.runs: list[dict[str, Any]] = []
         self.skipped: list[dict[str, Any]] = []
-        self.scenarios: dict[str, Scenario] = {}
+        self.titles: dict[str, str] = {}
+        self.references: dict[str, str] = {}
         self.meta = {
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}",
@@ -74,7 +86,8 @@ class Book:
         result: WrkResult,
         cpu: float,
     ) -> None:
-        self.scenarios[scenario.name] = scenario
+        self.titles[scenario.name] = scenario.title
+        self.references[f"{scenario.name}/{workers}"] = scenario.reference
         self.runs.append(
             {
                 "scenario": scenario.name,
@@ -91,14 +104,30 @@ class Book:
             }
         )
 
+    @classmethod
+    def load(cls, out: Path) -> Book:
+        """A book holding the measurements of an earlier ``results.json`` in ``out``."""
+        document = json.loads((out / "results.json").read_text())
+        book = cls(out, {})
+        book.meta = {k: document[k] for k in ("date", "machine", "settings")}
+        book.runs, book.skipped = document["runs"], document["skipped"]
+        book.titles, book.references = document["titles"], document["references"]
+        return book
+
     def skip(self, scenario: str, workers: int, label: str, why: str) -> None:
         self.skipped.append({"scenario": scenario, "workers": workers, "label": label, "why": why})
 
     def write(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        references = {name: s.reference for name, s in self.scenarios.items()}
-        summary = summarize(self.runs, references)
-        document = {**self.meta, "summary": summary, "skipped": self.skipped, "runs": self.runs}
+        summary = summarize(self.runs, self.references)
+        document = {
+            **self.meta,
+            "titles": self.titles,
+            "references": self.references,
+            "summary": summary,
+            "skipped": self.skipped,
+            "runs": self.runs,
+        }
         (self.out / "results.json").write_text(json.dumps(document, indent=1) + "\n")
         (self.out / "README.md").write_text(self._markdown(summary))
         if summary:
@@ -114,30 +143,35 @@ class Book:
             f"(benchmarks/run.py): {settings.get('duration')} s per run, "
             f"{settings.get('rounds')} rounds (targets alternating), medians shown. "
             "wrk (2 threads) and the server share the machine's cores; CPU% is the server's "
-            "process tree (100 % = one core). Ratio: req/s over the scenario's reference row. "
+            "process tree (100 % = one core); req/CPU-s is requests per CPU-second of the server, "
+            "steadier than req/s on a busy machine. Ratios: req/s (and req/CPU-s) over the "
+            "scenario's reference row at the same connections. "
             "Errors: non-2xx answers plus socket errors, summed over rounds.",
             "",
         ]
-        for name, scenario in self.scenarios.items():
+        for name, title in self.titles.items():
             rows = [r for r in summary if r["scenario"] == name]
             for workers in sorted({r["workers"] for r in rows}):
                 lines += [
-                    f"## {scenario.title} — {workers} worker(s)",
+                    f"## {title} — {workers} worker(s)",
                     "",
-                    f"Reference: {scenario.reference}.",
+                    f"Reference: {self.references[f'{name}/{workers}']}.",
                     "",
-                    "| target | model | conn | req/s | p50 ms | p99 ms | errors | CPU % | ratio |",
-                    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+                    "| target | model | conn | req/s | p50 ms | p99 ms | errors | CPU % "
+                    "| req/CPU-s | ratio | CPU ratio |",
+                    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
                 ]
                 for r in sorted(
                     (r for r in rows if r["workers"] == workers),
                     key=lambda r: (r["connections"], -r["rps"]),
                 ):
                     ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+                    cpu_ratio = f"{r['cpu_ratio']:.2f}" if r["cpu_ratio"] is not None else "-"
                     lines.append(
                         f"| {r['label']} | {r['model']} | {r['connections']} | {r['rps']:.0f} | "
                         f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | "
-                        f"{r['cpu_percent']:.0f} | {ratio} |"
+                        f"{r['cpu_percent']:.0f} | {r['req_per_cpu_s']:.0f} | {ratio} | "
+                        f"{cpu_ratio} |"
                     )
                 notes = [
                     s for s in self.skipped if s["scenario"] == name and s["workers"] == workers
@@ -167,7 +201,7 @@ class Book:
                 ax.bar(xs, [values.get(c, 0) for c in conns], width, label=label)
             ax.set_xticks(range(len(conns)), [f"{c} conn" for c in conns])
             ax.set_ylabel("req/s (median)")
-            ax.set_title(f"{self.scenarios[name].title} — {workers} worker(s)", fontsize=9)
+            ax.set_title(f"{self.titles[name]} — {workers} worker(s)", fontsize=9)
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
         fig.savefig(self.out / "plot.png", dpi=90)

@@ -176,7 +176,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--scenarios", default="", help="comma-separated names (default: all)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the tables and plot from results.json"
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        report.Book.load(args.out).write()
+        return
     if args.quick:
         args.duration = 3.0
     args.warmup = 1.0 if args.quick else 2.0

@@ -35,6 +35,7 @@ def scenarios(workers: int) -> list[Scenario]:
     mlserver = f"mlserver(pw={workers})"
     mnist_cases = [
         Case("modelship", "tfs", "modelship"),
+        Case("modelship-1t", "tfs", "modelship, 1 onnxruntime thread"),
         Case("raw-echo", "tfs", "raw ASGI (no model)"),
         Case("raw-onnx", "tfs", "raw ASGI + onnxruntime"),
         Case("raw-onnx-1t", "tfs", "raw ASGI + onnxruntime, 1 thread"),
@@ -42,7 +43,7 @@ def scenarios(workers: int) -> list[Scenario]:
         Case("litserve", "litserve", "litserve"),
     ]
     if workers == 1:
-        mnist_cases.insert(5, Case("mlserver(pw=0)", "v2", "mlserver(pw=0)"))
+        mnist_cases.insert(6, Case("mlserver(pw=0)", "v2", "mlserver(pw=0)"))
     return [
         Scenario(
             "mnist",

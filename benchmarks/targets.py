@@ -197,7 +197,9 @@ def _batching_file(scratch: Path, max_batch_size: int, timeout_micros: int) -> P
     return path
 
 
-def _modelship(workers: int, batching: bool, grpc: bool, flags: set[str]) -> Target:
+def _modelship(
+    workers: int, batching: bool, grpc: bool, flags: set[str], threads: int = 0
+) -> Target:
     needed = []
     if workers > 1:
         needed.append("--workers")
@@ -205,6 +207,8 @@ def _modelship(workers: int, batching: bool, grpc: bool, flags: set[str]) -> Tar
         needed += ["--enable_batching", "--batching_parameters_file"]
     if grpc:
         needed.append("--port")
+    if threads:
+        needed.append("--intra_op_threads")
     missing = [f for f in needed if f not in flags]
 
     def command(launch: Launch) -> list[str]:
@@ -215,6 +219,8 @@ def _modelship(workers: int, batching: bool, grpc: bool, flags: set[str]) -> Tar
         line = [a.format(model=model.name, base=base, port=port) for a in MODELSHIP_SERVE]
         if workers > 1:
             line.append(f"--workers={workers}")
+        if threads:
+            line.append(f"--intra_op_threads={threads}")
         if batching:
             path = _batching_file(scratch, 32, 2000)
             line += ["--enable_batching", f"--batching_parameters_file={path}"]
@@ -230,7 +236,8 @@ def _modelship(workers: int, batching: bool, grpc: bool, flags: set[str]) -> Tar
         states = response.json().get("model_version_status", [])
         return any(s.get("state") == "AVAILABLE" for s in states)
 
-    name = "modelship" + ("+batch" if batching else "") + ("+grpc" if grpc else "")
+    name = "modelship" + (f"-{threads}t" if threads else "")
+    name += ("+batch" if batching else "") + ("+grpc" if grpc else "")
     return Target(
         name,
         "modelship",
@@ -328,6 +335,7 @@ def targets(workers: int) -> dict[str, Target]:
         _modelship(workers, batching=False, grpc=False, flags=flags),
         _modelship(workers, batching=True, grpc=False, flags=flags),
         _modelship(workers, batching=False, grpc=True, flags=flags),
+        _modelship(workers, batching=False, grpc=False, flags=flags, threads=1),
         _raw("echo", workers),
         _raw("onnx", workers),
         _raw("onnx", workers, threads=1),

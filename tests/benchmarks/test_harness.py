@@ -139,5 +139,11 @@ def test_summary_takes_medians_over_rounds_and_ratios_to_the_reference(tmp_path:
     assert rows["ours"]["ratio"] == pytest.approx(0.75)
     assert rows["ours"]["p50_ms"] == 2.0
     assert rows["ours"]["errors"] == 3
-    assert "| ours | mnist | 1 | 150 |" in (tmp_path / "README.md").read_text()
+    assert rows["ours"]["req_per_cpu_s"] == 300.0  # 150 req/s at half a core
+    assert rows["ours"]["cpu_ratio"] == pytest.approx(0.75)
+    table = (tmp_path / "README.md").read_text()
+    assert "| ours | mnist | 1 | 150 |" in table
     assert (tmp_path / "plot.png").stat().st_size > 0
+    (tmp_path / "README.md").unlink()
+    report.Book.load(tmp_path).write()  # --report-only rebuilds the same tables
+    assert (tmp_path / "README.md").read_text() == table
