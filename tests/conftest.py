@@ -19,6 +19,9 @@ from tests.fixtures.toy_models import softmax_linear, two_in_two_out, write_vers
 
 BIN = Path(sys.executable).parent
 
+# Fixture modules shared by several test packages.
+pytest_plugins = ["tests.fixtures.validation_task"]
+
 
 def free_port() -> int:
     with socket.socket() as sock:

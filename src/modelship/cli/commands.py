@@ -13,6 +13,8 @@ MODULES = (
     "modelship.cli.predict_cmd",
     "modelship.cli.demo_cmd",
     "modelship.cli.containerize_cmd",
+    "modelship.cli.lifecycle_cmd",
+    "modelship.cli.models_cmd",
 )
 
 for _name in MODULES:
