@@ -8,7 +8,6 @@ from typing import Annotated
 import httpx
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from modelship.cli import app
 
@@ -35,17 +34,21 @@ def predict(
             (tensor,) = signature["inputs"].values()
             dims = tuple(int(d["size"]) for d in tensor["tensor_shape"]["dim"][1:])
             labels = meta["metadata"].get("modelship", {}).get("labels") or None
-            table = Table("input", "class", "confidence")
+            lines = []
             for path in files:
                 batch = load_examples(path, dims)
                 results = client.classify(model, batch, labels, version=version, label=label)
                 for i, (name, confidence) in enumerate(results):
                     where = str(path) if len(results) == 1 else f"{path}[{i}]"
-                    table.add_row(where, name, f"{confidence:.4f}")
+                    # The seed's wording, one line per input, easy to grep.
+                    lines.append(
+                        f"{where}: predicted class {name} with confidence {confidence:.4f}"
+                    )
     except ServerError as exc:
         err.print(f"[red]server error {exc.status}:[/red] {exc.message}")
         raise typer.Exit(1) from None
     except (OSError, ValueError, httpx.HTTPError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    out.print(table)
+    for line in lines:
+        out.print(line, soft_wrap=True, highlight=False)

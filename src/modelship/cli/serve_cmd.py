@@ -36,6 +36,7 @@ def serve(
             help="Directory of numbered versions [default $MODEL_BASE_PATH/$MODEL_NAME]",
         ),
     ] = None,
+    port: Annotated[int | None, _flag("--port", help="gRPC port [8500]; 0 disables gRPC")] = None,
     rest_api_port: Annotated[
         int | None, _flag("--rest_api_port", "--rest-api-port", help="REST port [8501]")
     ] = None,
