@@ -115,7 +115,7 @@ def run_demo(
         f"first test image: predicted class {first[0]} with confidence {first[1]:.4f} "
         f"(true class {y[0]})"
     )
-    same = abs(api_accuracy - result.test_accuracy) < 1e-9
+    same = bool(abs(api_accuracy - result.test_accuracy) < 1e-9)
     if same:
         console.print("[green]offline and REST accuracy are equal[/green]")
     else:
