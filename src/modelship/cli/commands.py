@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 
 # Command modules, one per group; a module missing from an install (e.g. a stripped serving image)
@@ -18,5 +17,8 @@ MODULES = (
 )
 
 for _name in MODULES:
-    with contextlib.suppress(ModuleNotFoundError):
+    try:
         importlib.import_module(_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != _name:  # a real missing dependency of an existing module: say so
+            raise
