@@ -17,7 +17,8 @@ def test_demo_reports_equal_offline_and_rest_accuracy(tmp_path: Path) -> None:
     assert "offline and REST accuracy are equal" in done.stdout
     rows = [line for line in done.stdout.splitlines() if "offline (exported model)" in line]
     api = [line for line in done.stdout.splitlines() if "REST API" in line and "│" in line]
-    assert rows and api
+    assert rows
+    assert api
     assert rows[0].split("│")[2].strip() == api[0].split("│")[2].strip()
     versions = [p for p in (tmp_path / "mnist").iterdir() if p.name.isdigit()]
     assert len(versions) == 1
