@@ -16,6 +16,7 @@ $(STAMP):
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
 	$(BIN)/python -m pip install -q -c constraints.txt -r requirements/test-clients.txt
+	$(BIN)/python -m pip install -q --no-deps -c constraints.txt -r requirements/test-clients-nodeps.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

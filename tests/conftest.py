@@ -58,6 +58,7 @@ class RunningServer:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    grpc_target: str = ""
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -70,9 +71,14 @@ def start_server(
     env: dict[str, str] | None = None,
     timeout: float = 60,
 ) -> RunningServer:
-    """``modelship serve ARGS`` as a real process; returns once ``ready_model`` is AVAILABLE."""
+    """``modelship serve ARGS`` as a real process; returns once ``ready_model`` is AVAILABLE.
+
+    gRPC listens on a free port too (``grpc_target``), unless ``ARGS`` sets ``--port``.
+    """
     port = free_port()
     log = tmp / f"server-{port}.log"
+    grpc_port = 0 if "--port" in args else free_port()
+    grpc_args = [] if "--port" in args else ["--port", str(grpc_port), "--grpc_host", "127.0.0.1"]
     process = subprocess.Popen(
         [
             str(BIN / "modelship"),
@@ -81,6 +87,7 @@ def start_server(
             str(port),
             "--rest_api_host",
             "127.0.0.1",
+            *grpc_args,
             *args,
         ],
         stdout=log.open("wb"),
@@ -96,7 +103,8 @@ def start_server(
             answer = httpx.get(f"{url}/v1/models/{ready_model}", timeout=1)
             states = [v["state"] for v in answer.json().get("model_version_status", [])]
             if "AVAILABLE" in states:
-                return RunningServer(url, process, log)
+                grpc_target = f"127.0.0.1:{grpc_port}" if grpc_port else ""
+                return RunningServer(url, process, log, grpc_target)
         except (httpx.HTTPError, ValueError):
             pass
         time.sleep(0.1)

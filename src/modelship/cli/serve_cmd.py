@@ -43,6 +43,10 @@ def serve(
     rest_api_host: Annotated[
         str | None, _flag("--rest_api_host", "--rest-api-host", help="REST bind address [0.0.0.0]")
     ] = None,
+    port: Annotated[int | None, _flag("--port", help="gRPC port, 0 disables gRPC [8500]")] = None,
+    grpc_host: Annotated[
+        str | None, _flag("--grpc_host", "--grpc-host", help="gRPC bind address [0.0.0.0]")
+    ] = None,
     max_body_bytes: Annotated[
         int | None, _flag("--max_body_bytes", "--max-body-bytes", help="Largest request body")
     ] = None,
@@ -86,7 +90,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve a model's versions with TensorFlow Serving's REST API."""
+    """Serve a model's versions with TensorFlow Serving's REST and gRPC APIs."""
     flags = {k: v for k, v in locals().items() if v is not None}
     try:
         settings = ServeSettings(**flags)

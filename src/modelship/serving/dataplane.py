@@ -6,10 +6,17 @@ what it returns; errors are :mod:`modelship.errors` exceptions, mapped to codes 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modelship.errors import SignatureNotFound, VersionNotFound
+from modelship.errors import (
+    FailedPrecondition,
+    InvalidInput,
+    ModelNotFound,
+    SignatureNotFound,
+    VersionNotFound,
+)
 from modelship.registry import Registry, ServedVersion
 from modelship.runtimes.base import Arrays
 from modelship.serving.executor import InferenceExecutor
@@ -57,11 +64,89 @@ class DataPlane:
             )
         return name, signatures[name]
 
-    async def predict(self, served: ServedVersion, signature_name: str, inputs: Arrays) -> Arrays:
-        """Conform ``inputs`` to the signature, run them, and return the outputs."""
+    async def predict(
+        self,
+        served: ServedVersion,
+        signature_name: str,
+        inputs: Arrays,
+        output_filter: Sequence[str] = (),
+    ) -> Arrays:
+        """Conform ``inputs`` to the signature, run them, and return the outputs.
+
+        Args:
+            output_filter: names of the outputs to return, in that order; empty returns all.
+        """
         name, signature = self.signature(served, signature_name)
+        unknown = [o for o in output_filter if o not in signature.outputs]
+        if unknown:
+            raise InvalidInput(
+                f"unknown output(s) {', '.join(unknown)}; the signature returns "
+                f"{', '.join(signature.outputs)}"
+            )
         conformed = conform_inputs(signature, inputs)
-        return await self.executor.run(served, name, conformed)
+        outputs = await self.executor.run(served, name, conformed)
+        return {o: outputs[o] for o in output_filter} if output_filter else outputs
+
+    async def classify(
+        self, served: ServedVersion, signature_name: str, inputs: Arrays
+    ) -> list[list[tuple[str, float]]]:
+        """Per example, ``(label, score)`` for every class, in the model's class order.
+
+        Works for a signature with one output of class scores (``[batch, classes]``) and a
+        version whose manifest lists the class labels.
+
+        Raises:
+            FailedPrecondition: no labels, several outputs, or scores that do not match them.
+        """
+        _, signature = self.signature(served, signature_name)
+        output = _single_output(signature, "classify")
+        labels = served.manifest.labels if served.manifest is not None else []
+        if not labels:
+            raise FailedPrecondition(
+                f"classify needs class labels, and {served.model} version {served.version} "
+                "lists none in its modelship.json; call Predict for the raw scores"
+            )
+        scores = (await self.predict(served, signature_name, inputs))[output]
+        if scores.ndim != 2 or scores.shape[1] != len(labels):
+            raise FailedPrecondition(
+                f"classify needs scores shaped [batch, {len(labels)}] (one per label); "
+                f"output {output!r} is shaped {list(scores.shape)}"
+            )
+        return [
+            [(label, float(score)) for label, score in zip(labels, row, strict=True)]
+            for row in scores.tolist()
+        ]
+
+    async def regress(
+        self, served: ServedVersion, signature_name: str, inputs: Arrays
+    ) -> list[float]:
+        """One value per example, from a signature whose single output is ``[batch]`` or
+        ``[batch, 1]``.
+
+        Raises:
+            FailedPrecondition: several outputs, or more than one value per example.
+        """
+        _, signature = self.signature(served, signature_name)
+        output = _single_output(signature, "regress")
+        values = (await self.predict(served, signature_name, inputs))[output]
+        if values.ndim == 0 or values[0].size != 1:
+            raise FailedPrecondition(
+                f"regress needs one value per example; output {output!r} is shaped "
+                f"{list(values.shape)}: call Predict instead"
+            )
+        return [float(v) for v in values.reshape(-1).tolist()]
+
+    def ready(self) -> bool:
+        """True when every configured model has an AVAILABLE version (and there is one)."""
+        models = self.registry.models()
+        return bool(models) and all(m.latest_available() is not None for m in models)
+
+    def model_ready(self, spec: ModelSpec) -> bool:
+        """Whether the version ``spec`` addresses (the latest if none) can serve now."""
+        try:
+            return self.resolve(spec).available
+        except ModelNotFound:
+            return False
 
     def status(self, spec: ModelSpec) -> list[dict[str, Any]]:
         """TF Serving's ``model_version_status`` list: every version, or the one addressed."""
@@ -105,3 +190,12 @@ class DataPlane:
             "data_fingerprint": manifest.data.get("fingerprint"),
             "created_at": manifest.created_at,
         }
+
+
+def _single_output(signature: Signature, method: str) -> str:
+    if len(signature.outputs) != 1:
+        raise FailedPrecondition(
+            f"{method} needs a signature with exactly one output; this one has "
+            f"{', '.join(signature.outputs)}: call Predict instead"
+        )
+    return next(iter(signature.outputs))

@@ -1,4 +1,4 @@
-"""Runs the server: settings -> registry -> dataplane -> REST app on uvicorn."""
+"""Runs the server: settings -> registry -> dataplane -> REST app on uvicorn, gRPC beside it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from modelship.lifecycle import start_lifecycle
 from modelship.registry import Registry
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.executor import ThreadExecutor
+from modelship.serving.grpc.server import grpc_lifespan
 from modelship.serving.rest.app import build_app
 from modelship.settings import ServeSettings
 
@@ -29,7 +30,7 @@ def build_dataplane(settings: ServeSettings) -> DataPlane:
 def serve(settings: ServeSettings) -> None:
     """Load the models and serve them until interrupted (SIGINT/SIGTERM drain and exit 0)."""
     dataplane = build_dataplane(settings)
-    app = build_app(dataplane, settings.max_body_bytes)
+    app = build_app(dataplane, settings.max_body_bytes, lifespan=grpc_lifespan(dataplane, settings))
     config = uvicorn.Config(
         app,
         host=settings.rest_api_host,

@@ -53,7 +53,10 @@ class ReplicaHeader:
 
 
 def build_app(
-    dataplane: DataPlane, max_body_bytes: int, extra_routes: list[BaseRoute] | None = None
+    dataplane: DataPlane,
+    max_body_bytes: int,
+    extra_routes: list[BaseRoute] | None = None,
+    lifespan: Any = None,
 ) -> Any:
     """The ASGI app serving ``dataplane``.
 
@@ -61,6 +64,7 @@ def build_app(
         dataplane: answers every request.
         max_body_bytes: larger request bodies are refused with 413.
         extra_routes: more routes (Open Inference Protocol, metrics) mounted beside TF Serving's.
+        lifespan: a Starlette lifespan, for what runs beside the app on its loop (gRPC).
     """
     routes: list[BaseRoute] = [
         *tf_serving_routes(dataplane, max_body_bytes),
@@ -74,6 +78,7 @@ def build_app(
             HTTPException: _http_error,
             Exception: handle_unexpected,
         },
+        lifespan=lifespan,
     )
     app.state.dataplane = dataplane
     return ReplicaHeader(app)

@@ -1,0 +1,52 @@
+"""Maps modelship's errors to gRPC status codes, once, and keeps servicers from crashing.
+
+The code names in :mod:`modelship.errors` are the canonical ones that gRPC itself defines, so
+the table is the identity on names; it exists so an unknown name can never escape as a crash.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias, TypeVar
+
+import grpc
+
+from modelship.errors import ModelshipError
+
+__all__ = ["GRPC_STATUS", "Context", "grpc_errors"]
+
+logger = logging.getLogger("modelship.grpc")
+
+# Canonical status code name -> gRPC code; the same names as rest/errors.py's HTTP table.
+GRPC_STATUS: dict[str, grpc.StatusCode] = {code.name: code for code in grpc.StatusCode}
+
+# grpc.aio.ServicerContext; grpcio ships no type hints, so it is Any to mypy either way.
+Context: TypeAlias = Any
+
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
+_Method = Callable[[Any, _Request, Context], Awaitable[_Response]]
+
+
+def grpc_errors(method: _Method[_Request, _Response]) -> _Method[_Request, _Response]:
+    """Wrap a servicer method: modelship errors become their status, anything else INTERNAL.
+
+    The message travels as the status details, so clients see what was wrong; the server
+    logs unexpected errors with their traceback and keeps serving.
+    """
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: _Request, context: Context) -> _Response:
+        try:
+            return await method(self, request, context)
+        except ModelshipError as exc:
+            code = GRPC_STATUS.get(exc.code, grpc.StatusCode.UNKNOWN)
+            await context.abort(code, exc.message)
+        except Exception as exc:  # a bug of ours or a runtime failure: report, keep serving
+            logger.exception("unexpected error in %s", method.__name__)
+            await context.abort(grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}")
+        raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
+
+    return wrapper
