@@ -43,7 +43,6 @@ def serve(
     rest_api_host: Annotated[
         str | None, _flag("--rest_api_host", "--rest-api-host", help="REST bind address [0.0.0.0]")
     ] = None,
-    port: Annotated[int | None, _flag("--port", help="gRPC port, 0 disables gRPC [8500]")] = None,
     grpc_host: Annotated[
         str | None, _flag("--grpc_host", "--grpc-host", help="gRPC bind address [0.0.0.0]")
     ] = None,
