@@ -25,6 +25,7 @@ import ctypes
 import functools
 import gc
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -46,6 +47,7 @@ logger = logging.getLogger("modelship.lifecycle")
 # Requests that resolved a version just before it was retired still call into it; they get this
 # long before its runtime is detached (a request that already holds the runtime is never cut).
 UNLOAD_GRACE_SECONDS = 2.0
+_LOADER_NICENESS = 10
 
 
 def start_lifecycle(registry: Registry, settings: ServeSettings) -> Lifecycle:
@@ -58,6 +60,9 @@ def start_lifecycle(registry: Registry, settings: ServeSettings) -> Lifecycle:
     lifecycle = Lifecycle(registry, settings, configs_from_settings(settings))
     lifecycle.poll()
     lifecycle.require_available()
+    # Everything alive now lives as long as the server: keep it out of later collections, so the
+    # full collection after an unload scans only what came since (8 ms, not 100+ ms of GIL).
+    gc.freeze()
     lifecycle.start()
     return lifecycle
 
@@ -165,6 +170,9 @@ class Lifecycle:
         return min(waits) if waits else None
 
     def _run(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            # Loading and warm-up yield the CPU to request threads (Linux: per-thread nice).
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOADER_NICENESS)
         files_wait = self.settings.file_system_poll_wait_seconds
         config_wait = self.settings.model_config_file_poll_wait_seconds
         next_files = time.monotonic() + files_wait

@@ -8,13 +8,13 @@ of the training range, a shift of the global mean, and per-feature drift.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from modelship.data.fingerprint import fingerprint
 from modelship.errors import BadConfig
 from modelship.manifest import Manifest
 from modelship.validation.report import Check
@@ -35,8 +35,6 @@ class EvalData:
 def load_eval_data(source: str) -> EvalData:
     """``bundled`` (scikit-learn's digits test split), a ``.npz`` with ``x`` and ``y`` (or a
     directory holding ``eval.npz``), or a directory of MNIST IDX files (its test split)."""
-    from modelship.validation.fingerprint import array_fingerprint
-
     path = Path(source)
     npz = path / "eval.npz" if path.is_dir() else path
     if npz.suffix == ".npz" and npz.is_file():
@@ -44,17 +42,16 @@ def load_eval_data(source: str) -> EvalData:
             if "x" not in data or "y" not in data:
                 raise BadConfig(f"{npz} must hold arrays named x and y")
             x, y = np.asarray(data["x"], dtype=np.float32), np.asarray(data["y"], dtype=np.int64)
-        return EvalData(x, y, str(npz), array_fingerprint(x, y))
+        return EvalData(x, y, str(npz), fingerprint(x, y))
     if source != "bundled" and not path.is_dir():
         raise BadConfig(f"--data {source}: expected bundled, a .npz file or a data directory")
-    load_dataset = getattr(importlib.import_module("modelship.data"), "load_dataset", None)
-    if load_dataset is None:
-        raise BadConfig(f"--data {source} needs modelship's datasets, not in this install")
+    from modelship.data import load_dataset
+
     dataset = (
         load_dataset("digits") if source == "bundled" else load_dataset("mnist", path, mirrors=[])
     )
     x_test, y_test = np.asarray(dataset.x_test), np.asarray(dataset.y_test)
-    return EvalData(x_test, y_test, dataset.name, array_fingerprint(x_test, y_test))
+    return EvalData(x_test, y_test, dataset.name, fingerprint(x_test, y_test))
 
 
 def check_data(

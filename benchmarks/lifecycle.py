@@ -1,0 +1,233 @@
+"""Version swaps under load, and memory over repeated load/unload cycles.
+
+Starts ``modelship serve`` on a model repository, keeps client threads posting predict requests,
+and measures:
+
+- latency: p50/p99 in steady windows vs swap windows, alternated (A B A B); a swap window runs
+  from the publication of a new version for ``--window`` seconds and holds its load, warm-up,
+  swap and the unload of the old version;
+- switch time: from the atomic rename to the first answer from the new version;
+- memory: the server's resident set after the first swap vs after ``--cycles`` swaps (each
+  publishes a new version and deletes the older one).
+
+    .venv/bin/python benchmarks/lifecycle.py                  # 20 cycles, 2 client threads
+    .venv/bin/python benchmarks/lifecycle.py --hidden 4096 --cycles 40 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+BIN = Path(sys.executable).parent
+POLL_SECONDS = 0.5
+
+
+def mlp(hidden: int, seed: int) -> onnx.ModelProto:
+    """784 -> hidden ReLU -> 10 softmax; ``hidden`` sets the version's weight memory."""
+    rng = np.random.default_rng(seed)
+    w1 = (rng.normal(size=(784, hidden)) * 0.05).astype(np.float32)
+    w2 = (rng.normal(size=(hidden, 10)) * 0.05).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["images", "w1"], ["h0"]),
+            helper.make_node("Relu", ["h0"], ["h"]),
+            helper.make_node("MatMul", ["h", "w2"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        ],
+        "mlp",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 784])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 10])],
+        initializer=[numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def publish(base: Path, version: int, hidden: int) -> float:
+    """Write the version under a hidden name and rename it into place; returns the rename time."""
+    staging = base / f".tmp-{version}"
+    staging.mkdir()
+    onnx.save(mlp(hidden, version), str(staging / "model.onnx"))
+    renamed = time.monotonic()
+    os.rename(staging, base / str(version))
+    return renamed
+
+
+class Load:
+    """Client threads posting one instance per request, recording (time, latency, version)."""
+
+    def __init__(self, url: str, threads: int) -> None:
+        self.url = url
+        self.samples: list[tuple[float, float, str]] = []
+        self.failures = 0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+        self._body = json.dumps({"instances": [[0.5] * 784]}).encode()
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                try:
+                    answer = client.post(self.url, content=self._body)
+                except httpx.HTTPError:
+                    self.failures += 1
+                    continue
+                ended = time.monotonic()
+                if answer.status_code != 200:
+                    self.failures += 1
+                    continue
+                self.samples.append((ended, ended - started, answer.headers["x-model-version"]))
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def latest_version(self) -> str:
+        return self.samples[-1][2] if self.samples else ""
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values) * 1000, q)) if values else float("nan")
+
+
+def wait_for(predicate: object, timeout: float = 60, every: float = 0.01) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        time.sleep(every)
+
+
+def states(url: str) -> dict[str, str]:
+    answer = httpx.get(url, timeout=5).json()
+    return {v["version"]: v["state"] for v in answer["model_version_status"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cycles", type=int, default=20)
+    parser.add_argument("--hidden", type=int, default=2048, help="hidden units (memory/version)")
+    parser.add_argument("--threads", type=int, default=2, help="client threads")
+    parser.add_argument(
+        "--window", type=float, default=3.0, help="seconds of each steady and swap window"
+    )
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="modelship-lifecycle-"))
+    base = root / "mlp"
+    base.mkdir()
+    publish(base, 1, args.hidden)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [str(BIN / "modelship"), "serve", "--model_name", "mlp", "--model_base_path", str(base),
+         "--rest_api_port", str(port), "--rest_api_host", "127.0.0.1",
+         "--file_system_poll_wait_seconds", str(POLL_SECONDS), "--log_level", "warning"],
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/v1/models/mlp"
+    load = Load(url + ":predict", args.threads)
+    try:
+        wait_for(lambda: _up(url))
+        load.start()
+        wait_for(lambda: load.latest_version() == "1")
+        time.sleep(1.0)  # warm the client connections
+        # A B A B: a steady window, then a swap window, each cycle; the machine's noise lands
+        # in both alike.
+        steady: list[float] = []
+        swap: list[float] = []
+        phases: dict[str, list[float]] = {}
+        switch_times: list[float] = []
+        rss: list[float] = []
+        for cycle in range(1, args.cycles + 1):
+            steady_from = time.monotonic()
+            time.sleep(args.window)
+            steady += [lat for t, lat, _ in load.samples if t >= steady_from]
+            version = cycle + 1
+            renamed = publish(base, version, args.hidden)
+            wait_for(lambda v=str(version): load.latest_version() == v)
+            switched = next(t for t, _, v in load.samples if v == str(version) and t >= renamed)
+            switch_times.append(switched - renamed)
+            # Status requests are load too: ask rarely, so the swap window is not inflated.
+            wait_for(lambda v=str(version - 1): states(url).get(v) == "END", every=0.25)
+            time.sleep(max(0.0, renamed + args.window - time.monotonic()))
+            swap += [lat for t, lat, _ in load.samples if renamed <= t]
+            for t, lat, _ in load.samples:
+                if t >= renamed:
+                    phase = "loading" if t < switched else "grace" if t < switched + 2 else "unload"
+                    phases.setdefault(phase, []).append(lat)
+            shutil.rmtree(base / str(version - 1))
+            wait_for(lambda v=str(version - 1): v not in states(url), every=0.25)
+            rss.append(rss_mb(server.pid))
+    finally:
+        load.stop()
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+
+    figures = {
+        "requests": len(load.samples),
+        "failed_requests": load.failures,
+        "steady_p50_ms": percentile(steady, 50),
+        "steady_p99_ms": percentile(steady, 99),
+        "steady_max_ms": percentile(steady, 100),
+        "swap_p50_ms": percentile(swap, 50),
+        "swap_p99_ms": percentile(swap, 99),
+        "swap_max_ms": percentile(swap, 100),
+        "switch_seconds_median": float(np.median(switch_times)),
+        "switch_seconds_max": float(np.max(switch_times)),
+        "poll_seconds": POLL_SECONDS,
+        "rss_mb_after_first_cycle": rss[0],
+        "rss_mb_after_last_cycle": rss[-1],
+        "cycles": args.cycles,
+        "model_weights_mb": (784 * args.hidden + args.hidden * 10) * 4 / 2**20,
+    }
+    for phase, values in sorted(phases.items()):
+        figures[f"swap_{phase}_p99_ms"] = percentile(values, 99)
+    figures["swap_p99_over_steady_p99"] = figures["swap_p99_ms"] / figures["steady_p99_ms"]
+    figures["rss_growth_percent"] = 100 * (rss[-1] - rss[0]) / rss[0]
+    for key, value in figures.items():
+        print(f"{key:28s} {value:.3f}" if isinstance(value, float) else f"{key:28s} {value}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def _up(url: str) -> bool:
+    try:
+        return "AVAILABLE" in states(url).values()
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+if __name__ == "__main__":
+    main()
