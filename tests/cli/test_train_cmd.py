@@ -56,12 +56,12 @@ def test_train_on_idx_files_then_refuse_the_same_version(tmp_path: Path) -> None
 
     again = _train(*args)
     assert again.returncode == 1
-    assert "already exists" in again.stdout
+    assert "already exists" in again.stderr
     assert "epoch" not in again.stdout, "it should refuse before training"
 
 
 def test_unknown_framework_is_a_clear_error(tmp_path: Path) -> None:
     done = _train("--framework", "jax", "--output", str(tmp_path))
     assert done.returncode == 1
-    assert "no recipe 'mnist' for framework 'jax'" in done.stdout
+    assert "no recipe 'mnist' for framework 'jax'" in done.stderr
     assert not (tmp_path / "mnist").exists()

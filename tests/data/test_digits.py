@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,11 @@ def test_default_loader_without_a_directory_is_the_bundled_digits() -> None:
 def test_unknown_dataset_is_refused() -> None:
     with pytest.raises(BadConfig, match="choose one of"):
         load_dataset("cifar")
+
+
+def test_digits_take_no_data_directory(tmp_path: Path) -> None:
+    with pytest.raises(BadConfig, match="take no data directory"):
+        load_dataset("digits", tmp_path)
 
 
 def test_split_is_deterministic_and_stratified(digits: Dataset) -> None:

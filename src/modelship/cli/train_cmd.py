@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from modelship.cli import app
 from modelship.errors import ModelshipError
@@ -48,7 +49,7 @@ def train(
 
     console = Console()
     try:
-        result = train_model(
+        train_model(
             recipe=recipe,
             framework=framework,
             epochs=epochs,
@@ -63,7 +64,6 @@ def train(
             console=console,
         )
     except ModelshipError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(code=1) from exc
-    console.print(f"[green]test_accuracy {result.test_accuracy:.4f}[/green]")
-    console.print(str(result.version_path))
+        # escape: messages hold brackets (pip extras) that rich would read as markup
+        Console(stderr=True).print(f"[red]modelship train:[/red] {escape(exc.message)}")
+        raise typer.Exit(code=1) from None

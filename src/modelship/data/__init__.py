@@ -36,6 +36,11 @@ def load_dataset(
     """
     if name not in DATASETS:
         raise BadConfig(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if name == "digits" and data_dir is not None:
+        raise BadConfig(
+            "the bundled digits ship with scikit-learn and take no data directory; "
+            "use the mnist dataset to load IDX files from a directory"
+        )
     if name == "mnist" and data_dir is not None:
         from modelship.data.mnist import MNIST_MIRRORS, load_mnist
 

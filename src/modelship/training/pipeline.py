@@ -58,6 +58,16 @@ class TrainResult:
     dataset: Dataset
 
 
+def _refuse_existing(base_path: Path, version: int | None) -> None:
+    # Checked before loading data and training, so a taken version fails in seconds, not after
+    # minutes of work; publishing checks again, atomically.
+    if version is not None and version_path(base_path, version).exists():
+        raise AlreadyExists(
+            f"{version_path(base_path, version)} already exists and is never overwritten; "
+            f"pick another --version or leave it out"
+        )
+
+
 def _seed_everything(seed: int) -> None:
     # Recipes seed their framework; numpy is shared by all of them.
     np.random.seed(seed)
@@ -132,13 +142,7 @@ def run_training(
         AlreadyExists: ``version`` is already published.
     """
     console = console or Console()
-    target = version_path(output / recipe.name, version) if version is not None else None
-    if target is not None and target.exists():
-        # Fail before training rather than after minutes of work.
-        raise AlreadyExists(
-            f"{target} already exists and is never overwritten; "
-            f"pick another --version or leave it out"
-        )
+    _refuse_existing(output / recipe.name, version)
     console.print(
         f"data: {dataset.source} ({len(dataset.x_train)} train, {len(dataset.x_test)} test)"
     )
@@ -190,7 +194,7 @@ def run_training(
                 extra_files={CURVE_NAME: curve},
             )
     console.print(
-        f"test accuracy {test_accuracy:.4f} on {len(dataset.x_test)} {dataset.name} images"
+        f"test_accuracy {test_accuracy:.4f} on {len(dataset.x_test)} {dataset.name} images"
     )
     console.print(f"exported version {manifest.version}: {path}")
     return TrainResult(
@@ -244,5 +248,6 @@ def train_model(
         seed=seed,
         threads=threads,
     )
+    _refuse_existing(Path(output) / chosen.name, version)
     dataset = load_dataset("mnist", data_dir, mirrors=mirrors)
     return run_training(chosen, dataset, params, Path(output), version=version, console=console)

@@ -126,7 +126,8 @@ class Recipe(Protocol):
 
 
 # (recipe, framework) -> "module:factory"; imported only when chosen, so an install without a
-# framework can still list and refuse recipes with a helpful message.
+# framework can still list and refuse recipes with a helpful message. A new framework adds one
+# entry here and one module implementing Recipe; the pipeline, manifest and CLI need no change.
 RECIPES: dict[tuple[str, str], str] = {
     ("mnist", "torch"): "modelship.training.torch_mlp:MnistTorchRecipe",
 }
