@@ -88,6 +88,9 @@ def start_server(
             "--rest_api_host",
             "127.0.0.1",
             *grpc_args,
+            # One worker keeps the suite fast; tests of several workers pass --workers again.
+            "--workers",
+            "1",
             *args,
         ],
         stdout=log.open("wb"),

@@ -40,7 +40,7 @@ class ServeSettings(BaseSettings):
     rest_api_host: str = "0.0.0.0"
     port: int = Field(default=8500, ge=0, le=65535, description="gRPC port; 0 disables gRPC")
     grpc_host: str = "0.0.0.0"
-    workers: int = Field(default=1, ge=1)
+    workers: int = Field(default=0, ge=0, description="worker processes; 0: one per core")
     intra_op_threads: int = Field(default=0, ge=0)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     file_system_poll_wait_seconds: float = Field(default=1.0, ge=0)
@@ -49,6 +49,10 @@ class ServeSettings(BaseSettings):
     batching_parameters_file: Path | None = None
     allow_version_labels_for_unavailable_models: bool = False
     log_level: str = "info"
+
+    def worker_count(self) -> int:
+        """How many worker processes to run (``--workers``, else one per core)."""
+        return self.workers or os.cpu_count() or 1
 
     @field_validator("model_base_path", "models_root", mode="before")
     @classmethod

@@ -55,6 +55,26 @@ def serve(
             "--intra_op_threads", "--intra-op-threads", help="Runtime threads (0: runtime's choice)"
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        _flag("--workers", help="Worker processes sharing the ports (0: one per core) [0]"),
+    ] = None,
+    enable_batching: Annotated[
+        bool | None,
+        _flag(
+            "--enable_batching",
+            "--enable-batching",
+            help="Merge concurrent requests into batches [env MODELSHIP_ENABLE_BATCHING]",
+        ),
+    ] = None,
+    batching_parameters_file: Annotated[
+        Path | None,
+        _flag(
+            "--batching_parameters_file",
+            "--batching-parameters-file",
+            help="BatchingParameters text proto (max_batch_size, batch_timeout_micros, ...)",
+        ),
+    ] = None,
     log_level: Annotated[str | None, _flag("--log_level", "--log-level", help="Log level")] = None,
     model_config_file: Annotated[
         Path | None,

@@ -21,6 +21,7 @@ from modelship.registry import Registry, ServedVersion
 from modelship.runtimes.base import Arrays
 from modelship.serving.executor import InferenceExecutor
 from modelship.serving.inputs import conform_inputs
+from modelship.serving.metrics import Metrics
 from modelship.signature import DEFAULT_SIGNATURE, Signature
 
 if TYPE_CHECKING:
@@ -42,9 +43,12 @@ class ModelSpec:
 class DataPlane:
     """Answers every serving question from the registry; one instance per worker process."""
 
-    def __init__(self, registry: Registry, executor: InferenceExecutor) -> None:
+    def __init__(
+        self, registry: Registry, executor: InferenceExecutor, metrics: Metrics | None = None
+    ) -> None:
         self.registry = registry
         self.executor = executor
+        self.metrics = metrics if metrics is not None else Metrics(registry)
         # Set by the server: what keeps the registry in step with the repository and config.
         self.lifecycle: Lifecycle | None = None
 

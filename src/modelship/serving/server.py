@@ -1,59 +1,116 @@
-"""Runs the server: settings -> registry -> dataplane -> REST app on uvicorn, gRPC beside it."""
+"""Runs the server: settings -> registry -> dataplane -> REST app on uvicorn, gRPC beside it.
+
+With one worker everything runs in this process. With several, :mod:`.supervisor` starts
+worker processes that each load the models and bind the same port with ``SO_REUSEPORT``, so the
+kernel spreads connections over them.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 
 import uvicorn
 
 from modelship.lifecycle import start_lifecycle
 from modelship.registry import Registry
+from modelship.serving.batcher import BatchingExecutor
+from modelship.serving.batching_params import read_batching_parameters
 from modelship.serving.dataplane import DataPlane
-from modelship.serving.executor import ThreadExecutor
+from modelship.serving.executor import InferenceExecutor, ThreadExecutor
 from modelship.serving.grpc.server import grpc_lifespan
+from modelship.serving.metrics import Metrics
 from modelship.serving.rest.app import build_app
 from modelship.settings import ServeSettings
 
-__all__ = ["build_dataplane", "serve"]
+__all__ = ["bind_socket", "build_dataplane", "build_executor", "run_worker", "serve"]
 
 logger = logging.getLogger("modelship.serve")
+
+
+def build_executor(settings: ServeSettings, metrics: Metrics | None = None) -> InferenceExecutor:
+    """The batching executor when ``--enable_batching``, else one request per runtime call."""
+    if settings.enable_batching:
+        params = read_batching_parameters(settings.batching_parameters_file)
+        return BatchingExecutor(params, metrics)
+    return ThreadExecutor()
 
 
 def build_dataplane(settings: ServeSettings) -> DataPlane:
     """A dataplane with the configured models loaded and watched; BadConfig if one cannot serve."""
     registry = Registry()
-    dataplane = DataPlane(registry, ThreadExecutor())
-    dataplane.lifecycle = start_lifecycle(registry, settings)  # polls the repository from now on
+    metrics = Metrics(registry)
+    executor = build_executor(settings, metrics)
+    dataplane = DataPlane(registry, executor, metrics)
+    try:
+        dataplane.lifecycle = start_lifecycle(registry, settings)  # polls the repository from now on
+    except BaseException:
+        executor.close()
+        raise
     return dataplane
 
 
-def serve(settings: ServeSettings) -> None:
-    """Load the models and serve them until interrupted (SIGINT/SIGTERM drain and exit 0)."""
+def bind_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
+    """A TCP socket bound to ``host:port``; with ``reuse_port`` other processes may bind too."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_worker(settings: ServeSettings, reuse_port: bool = False) -> None:
+    """Load the models and serve them until SIGINT/SIGTERM, which drain and return."""
     dataplane = build_dataplane(settings)
     app = build_app(dataplane, settings.max_body_bytes, lifespan=grpc_lifespan(dataplane, settings))
+    sock = bind_socket(settings.rest_api_host, settings.rest_api_port, reuse_port)
     config = uvicorn.Config(
         app,
-        host=settings.rest_api_host,
-        port=settings.rest_api_port,
         loop="uvloop",
         http="httptools",
         access_log=False,
         log_level=settings.log_level,
         timeout_graceful_shutdown=30,
+        # Connections beyond what a worker can answer wait in the kernel, not in Python.
+        backlog=2048,
     )
+    host, port = sock.getsockname()[:2]
     logger.info(
-        "REST API for %s at http://%s:%d/v1/models/%s",
+        "REST API for %s at http://%s:%d/v1/models/%s (pid %d)",
         settings.model_name,
-        settings.rest_api_host,
-        settings.rest_api_port,
+        host,
+        port,
         settings.model_name,
+        os.getpid(),
     )
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
+        sock.close()
         if dataplane.lifecycle is not None:
             dataplane.lifecycle.stop()
         dataplane.executor.close()
         for entry in dataplane.registry.models():
             for served in entry.versions.values():
                 served.unload()
+
+
+def serve(settings: ServeSettings) -> None:
+    """Serve until interrupted; SIGINT/SIGTERM drain in-flight requests and exit 0.
+
+    Raises:
+        BadConfig: a flag or file is wrong, or the models cannot be loaded.
+    """
+    if settings.batching_parameters_file is not None:
+        read_batching_parameters(settings.batching_parameters_file)  # refuse to start if bad
+    workers = settings.worker_count()
+    if workers == 1:
+        run_worker(settings)
+        return
+    from modelship.serving.supervisor import Supervisor
+
+    Supervisor(settings, workers).run()

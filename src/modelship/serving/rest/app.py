@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from modelship.errors import ModelshipError
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.rest.errors import error_response, handle_modelship_error, handle_unexpected
+from modelship.serving.rest.metrics import metrics_routes
 from modelship.serving.rest.openapi import openapi_routes
 from modelship.serving.rest.tfserving import tf_serving_routes
 
@@ -68,6 +69,7 @@ def build_app(
     """
     routes: list[BaseRoute] = [
         *tf_serving_routes(dataplane, max_body_bytes),
+        *metrics_routes(dataplane.metrics),
         *(extra_routes or []),
         *openapi_routes(),
     ]

@@ -6,6 +6,7 @@ work unchanged.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -13,8 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from modelship.errors import InvalidInput, Unimplemented, VersionNotFound
+from modelship.errors import InvalidInput, ModelshipError, Unimplemented, VersionNotFound
+from modelship.registry import ServedVersion
 from modelship.serving.dataplane import DataPlane, ModelSpec
+from modelship.serving.metrics import API_REST_TFS
 from modelship.serving.rest.body import read_body
 from modelship.serving.tfs_json import decode_body, encode_outputs, parse_predict_body
 
@@ -76,8 +79,26 @@ def tf_serving_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
 
     async def predict(request: Request) -> Response:
         spec = _spec(request)
+        started = time.perf_counter()
+        version = str(spec.version or "")
+        status = "OK"
+        try:
+            served = dataplane.resolve(spec)
+            version = str(served.version)
+            return await _predict(request, served)
+        except ModelshipError as exc:
+            status = exc.code
+            raise
+        except Exception:
+            status = "INTERNAL"
+            raise
+        finally:
+            dataplane.metrics.request(
+                spec.name, version, API_REST_TFS, status, time.perf_counter() - started
+            )
+
+    async def _predict(request: Request, served: ServedVersion) -> Response:
         body = decode_body(await read_body(request, max_body_bytes))
-        served = dataplane.resolve(spec)
         requested = body.get("signature_name", "") if isinstance(body, dict) else ""
         if not isinstance(requested, str):
             raise InvalidInput('"signature_name" must be a string')

@@ -1,0 +1,162 @@
+"""TF Serving's ``--batching_parameters_file``: a ``BatchingParameters`` text proto.
+
+The message is declared here at run time (field names and numbers as TF Serving publishes them)
+and the file is read by protobuf's own text-format parser, so the syntax accepted is exactly
+the one TF Serving accepts and a mistake is reported with its line and column.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import (
+    descriptor_pb2,
+    descriptor_pool,
+    message_factory,
+    text_format,
+    wrappers_pb2,
+)
+
+from modelship.errors import BadConfig
+
+__all__ = ["BatchingParameters", "parse_batching_parameters", "read_batching_parameters"]
+
+# (name, number, type, label, wrapper type) of TF Serving's BatchingParameters fields.
+_F = descriptor_pb2.FieldDescriptorProto
+_FIELDS = (
+    ("max_batch_size", 1, _F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
+    ("batch_timeout_micros", 2, _F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
+    ("max_enqueued_batches", 3, _F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
+    ("num_batch_threads", 4, _F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
+    ("thread_pool_name", 5, _F.TYPE_MESSAGE, ".google.protobuf.StringValue"),
+    ("allowed_batch_sizes", 6, _F.TYPE_INT64, ""),
+    ("pad_variable_length_inputs", 7, _F.TYPE_BOOL, ""),
+)
+
+
+def _message_class() -> Any:
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="modelship/batching_parameters.proto",
+        package="modelship.batching",
+        syntax="proto3",
+        dependency=["google/protobuf/wrappers.proto"],
+    )
+    message = proto.message_type.add(name="BatchingParameters")
+    for name, number, kind, type_name in _FIELDS:
+        repeated = name == "allowed_batch_sizes"
+        message.field.add(
+            name=name,
+            number=number,
+            type=kind,
+            type_name=type_name or None,
+            label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL,
+        )
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(wrappers_pb2.DESCRIPTOR.serialized_pb)
+    pool.Add(proto)
+    return message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("modelship.batching.BatchingParameters")
+    )
+
+
+_MESSAGE = _message_class()
+
+
+@dataclass(frozen=True)
+class BatchingParameters:
+    """How requests to one version are merged into batches.
+
+    Defaults suit a CPU: one batch thread per core, a short wait so concurrent requests can
+    join (TF Serving's advice for CPUs is 0 to 10 ms), and batches small enough that a batch
+    never makes one caller wait long for the others.
+    """
+
+    max_batch_size: int = 64
+    batch_timeout_micros: int = 1000
+    max_enqueued_batches: int = 100
+    num_batch_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    allowed_batch_sizes: tuple[int, ...] = ()
+    pad_variable_length_inputs: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("max_batch_size", "max_enqueued_batches", "num_batch_threads"):
+            if getattr(self, name) < 1:
+                raise BadConfig(f"batching parameter {name} must be at least 1")
+        if self.batch_timeout_micros < 0:
+            raise BadConfig("batching parameter batch_timeout_micros must not be negative")
+        sizes = self.allowed_batch_sizes
+        if sizes:
+            if any(b <= a for a, b in itertools.pairwise(sizes)) or sizes[0] < 1:
+                raise BadConfig("allowed_batch_sizes must be positive and strictly increasing")
+            if sizes[-1] != self.max_batch_size:
+                raise BadConfig(
+                    f"the last allowed_batch_sizes entry ({sizes[-1]}) must equal "
+                    f"max_batch_size ({self.max_batch_size})"
+                )
+
+    def padded_size(self, rows: int) -> int:
+        """The batch size ``rows`` is padded to (itself when no sizes are imposed)."""
+        for size in self.allowed_batch_sizes:
+            if size >= rows:
+                return size
+        return rows
+
+
+def parse_batching_parameters(
+    text: str, source: str = "<batching parameters>"
+) -> BatchingParameters:
+    """Parse a ``BatchingParameters`` text proto; omitted fields keep their defaults.
+
+    Raises:
+        BadConfig: unknown field, bad syntax or bad value; the message names ``source`` and
+            the line and column, as protobuf's parser reports them.
+    """
+    message = _MESSAGE()
+    try:
+        text_format.Parse(text, message)
+    except text_format.ParseError as exc:
+        raise BadConfig(f"{source}:{exc}") from None
+    values: dict[str, Any] = {}
+    for name in ("max_batch_size", "batch_timeout_micros", "max_enqueued_batches"):
+        if message.HasField(name):
+            values[name] = getattr(message, name).value
+    if message.HasField("num_batch_threads"):
+        values["num_batch_threads"] = message.num_batch_threads.value
+    if message.allowed_batch_sizes:
+        values["allowed_batch_sizes"] = tuple(message.allowed_batch_sizes)
+    values["pad_variable_length_inputs"] = message.pad_variable_length_inputs
+    if "allowed_batch_sizes" in values and "max_batch_size" not in values:
+        # TF Serving requires the last allowed size to be the maximum; take it as the maximum.
+        values["max_batch_size"] = values["allowed_batch_sizes"][-1]
+    try:
+        return BatchingParameters(**values)
+    except BadConfig as exc:
+        raise BadConfig(f"{source}:{_line_of(text, exc.message)} {exc.message}") from None
+
+
+def _line_of(text: str, message: str) -> str:
+    """``N:`` for the first line setting the field that a validation message names first."""
+    named = [(message.find(name), name) for name, *_ in _FIELDS if name in message]
+    if not named:
+        return ""
+    field_name = min(named)[1]
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.search(rf"\b{field_name}\b", line):
+            return f"{number}:"
+    return ""
+
+
+def read_batching_parameters(path: Path | None) -> BatchingParameters:
+    """The parameters in ``path``, or the defaults when no file is given."""
+    if path is None:
+        return BatchingParameters()
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise BadConfig(f"cannot read --batching_parameters_file {path}: {exc}") from None
+    return parse_batching_parameters(text, str(path))

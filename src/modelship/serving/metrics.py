@@ -1,0 +1,166 @@
+"""Prometheus metrics: requests, latency, batch sizes, queue depth and model states.
+
+Served as Prometheus text at ``/monitoring/prometheus/metrics`` (TF Serving's path) and
+``/metrics``. With several worker processes the supervisor sets ``PROMETHEUS_MULTIPROC_DIR``
+before starting them, so counters and histograms are written to shared files and every
+worker's scrape reports the sum over all workers. Model states are read from the answering
+worker's registry at scrape time (every worker loads the same versions).
+
+Recording is cheap on the hot path: label children are looked up once and cached.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from modelship.errors import ModelshipError
+from modelship.registry import Registry
+
+__all__ = ["API_GRPC", "API_REST_TFS", "API_REST_V2", "CONTENT_TYPE_LATEST", "Metrics"]
+
+API_REST_TFS = "rest_tfs"
+API_REST_V2 = "rest_v2"
+API_GRPC = "grpc"
+
+_LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+_STATES = ("START", "LOADING", "AVAILABLE", "UNLOADING", "END")
+
+
+def multiprocess_enabled() -> bool:
+    """Whether this process writes its metrics to the supervisor's shared directory."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+class _ModelStates(Collector):
+    """``modelship_model_state``: 1 for each version's current state, 0 for the others."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "modelship_model_state",
+            "State of each model version (1 = the version is in that state)",
+            labels=["model", "version", "state"],
+        )
+        for entry in self._registry.models():
+            for served in list(entry.versions.values()):
+                for state in _STATES:
+                    value = 1.0 if served.state == state else 0.0
+                    family.add_metric([entry.name, str(served.version), state], value)
+        yield family
+
+
+class Metrics:
+    """The server's metrics; one instance per worker process.
+
+    Args:
+        registry: the model registry whose version states are reported.
+    """
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self._own = CollectorRegistry(auto_describe=True)
+        self._model_registry = registry
+        self.requests = Counter(
+            "modelship_requests",
+            "Inference requests by model, version, API and canonical status code",
+            ["model", "version", "api", "status"],
+            registry=self._own,
+        )
+        self.latency = Histogram(
+            "modelship_request_duration_seconds",
+            "Time from a request's arrival to its answer, by model, version, API and status",
+            ["model", "version", "api", "status"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self._own,
+        )
+        self.batch_size = Histogram(
+            "modelship_batch_size",
+            "Rows in each batch sent to a runtime (before padding)",
+            ["model", "version"],
+            buckets=_BATCH_BUCKETS,
+            registry=self._own,
+        )
+        self.queue = Gauge(
+            "modelship_batch_queue_rows",
+            "Rows waiting in the batch queue",
+            ["model", "version"],
+            registry=self._own,
+            multiprocess_mode="livesum",
+        )
+        self._request_children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+        self._batch_children: dict[tuple[str, int], Any] = {}
+        self._queue_children: dict[tuple[str, int], Any] = {}
+
+    def attach(self, registry: Registry) -> None:
+        """Report the version states of ``registry``."""
+        self._model_registry = registry
+
+    def request(self, model: str, version: str, api: str, status: str, seconds: float) -> None:
+        """Count one answered request and its latency."""
+        key = (model, version, api, status)
+        children = self._request_children.get(key)
+        if children is None:
+            if not self._known(model):
+                # Names come from clients: never let them create unbounded label series.
+                key = ("", "", api, status)
+            children = (self.requests.labels(*key), self.latency.labels(*key))
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def _known(self, model: str) -> bool:
+        if self._model_registry is None:
+            return True
+        try:
+            self._model_registry.model(model)
+        except ModelshipError:
+            return False
+        return True
+
+    def batch(self, model: str, version: int, rows: int) -> None:
+        """Record one batch's size (called from batch threads)."""
+        child = self._batch_children.get((model, version))
+        if child is None:
+            child = self._batch_children[(model, version)] = self.batch_size.labels(
+                model, str(version)
+            )
+        child.observe(rows)
+
+    def queue_depth(self, model: str, version: int, rows: int) -> None:
+        """Set the rows waiting for one version."""
+        child = self._queue_children.get((model, version))
+        if child is None:
+            child = self._queue_children[(model, version)] = self.queue.labels(model, str(version))
+        child.set(rows)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric (all workers' when there are several)."""
+        if multiprocess_enabled():
+            scrape = CollectorRegistry()
+            multiprocess.MultiProcessCollector(scrape)  # type: ignore[no-untyped-call]
+        else:
+            scrape = self._own
+        text = generate_latest(scrape)
+        if self._model_registry is not None:
+            states = CollectorRegistry()
+            states.register(_ModelStates(self._model_registry))
+            text += generate_latest(states)
+        return text

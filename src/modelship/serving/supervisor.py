@@ -1,0 +1,189 @@
+"""Worker processes sharing the server's ports, kept alive by a supervisor.
+
+Each worker is a fresh (spawned) process that loads the models and binds the REST port with
+``SO_REUSEPORT``; the kernel spreads new connections over the workers' listening sockets. A
+worker that dies is replaced after a backoff; a worker that keeps dying makes the whole server
+exit non-zero, so an orchestrator sees the failure instead of a healthy-looking server that
+fails requests. SIGTERM (or SIGINT) drains: every worker stops accepting, finishes what is in
+flight, and the supervisor exits 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+from modelship.errors import BadConfig, ModelshipError
+from modelship.settings import ServeSettings
+
+__all__ = ["EXIT_BAD_CONFIG", "Supervisor"]
+
+logger = logging.getLogger("modelship.supervisor")
+
+# A worker exits with this when its configuration cannot work; restarting it would not help.
+EXIT_BAD_CONFIG = 3
+# Deaths within this many seconds that make the server give up.
+_CRASH_WINDOW = 60.0
+_MAX_CRASHES = 5
+_DRAIN_SECONDS = 40.0
+
+
+def _worker_main(settings: ServeSettings) -> None:
+    """Entry point of a worker process."""
+    from modelship.serving.server import run_worker
+
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format=f"%(asctime)s %(levelname)s %(name)s[{os.getpid()}]: %(message)s",
+    )
+    try:
+        run_worker(settings, reuse_port=True)
+    except ModelshipError as exc:
+        logger.error("worker cannot serve: %s", exc.message)
+        raise SystemExit(EXIT_BAD_CONFIG) from None
+
+
+@dataclass
+class _Slot:
+    """One worker position: its current process and its recent deaths."""
+
+    index: int
+    process: BaseProcess | None = None
+    deaths: list[float] = field(default_factory=list)
+    restart_at: float = 0.0
+
+
+class Supervisor:
+    """Starts ``workers`` worker processes and keeps that many running.
+
+    Args:
+        settings: the server's settings; each worker gets a copy.
+        workers: how many worker processes.
+    """
+
+    def __init__(self, settings: ServeSettings, workers: int) -> None:
+        self.workers = workers
+        self._context = multiprocessing.get_context("spawn")
+        self._stopping = False
+        threads = settings.intra_op_threads or max(1, (os.cpu_count() or 1) // workers)
+        self._settings = settings.model_copy(update={"intra_op_threads": threads})
+        self._slots = [_Slot(i) for i in range(workers)]
+        self._metrics_dir = ""
+
+    def run(self) -> None:
+        """Run until SIGTERM/SIGINT (then exit normally) or until workers keep dying.
+
+        Raises:
+            BadConfig: the workers cannot start (bad model or flags) or keep crashing.
+        """
+        # Holding the port here (bound, never listening) resolves port 0 for the workers and
+        # keeps the port ours while workers come and go; it receives no connections.
+        from modelship.serving.server import bind_socket
+
+        holder = bind_socket(
+            self._settings.rest_api_host, self._settings.rest_api_port, reuse_port=True
+        )
+        self._settings = self._settings.model_copy(
+            update={"rest_api_port": holder.getsockname()[1]}
+        )
+        self._metrics_dir = tempfile.mkdtemp(prefix="modelship-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = self._metrics_dir
+        previous = {
+            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            logger.info(
+                "starting %d workers on port %d", self.workers, self._settings.rest_api_port
+            )
+            for slot in self._slots:
+                self._start(slot)
+            self._watch()
+        finally:
+            self._drain()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            holder.close()
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            shutil.rmtree(self._metrics_dir, ignore_errors=True)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._stopping = True
+
+    def _start(self, slot: _Slot) -> None:
+        process = self._context.Process(
+            target=_worker_main, args=(self._settings,), name=f"modelship-worker-{slot.index}"
+        )
+        process.start()
+        slot.process = process
+        logger.info("worker %d started (pid %s)", slot.index, process.pid)
+
+    def _watch(self) -> None:
+        while not self._stopping:
+            sentinels = [s.process.sentinel for s in self._slots if s.process is not None]
+            wait(sentinels, timeout=0.2)
+            now = time.monotonic()
+            for slot in self._slots:
+                process = slot.process
+                if process is not None and not process.is_alive():
+                    self._buried(slot, process, now)
+                if slot.process is None and not self._stopping and now >= slot.restart_at:
+                    self._start(slot)
+
+    def _buried(self, slot: _Slot, process: BaseProcess, now: float) -> None:
+        """A worker died: decide when (or whether) to replace it."""
+        slot.process = None
+        code = process.exitcode
+        if self._stopping:
+            return
+        self._mark_dead(process.pid)
+        if code == EXIT_BAD_CONFIG:
+            raise BadConfig(f"worker {slot.index} cannot load the models; see its log above")
+        slot.deaths = [t for t in slot.deaths if now - t < _CRASH_WINDOW] + [now]
+        if len(slot.deaths) >= _MAX_CRASHES:
+            raise BadConfig(
+                f"worker {slot.index} died {len(slot.deaths)} times in {_CRASH_WINDOW:.0f}s "
+                f"(last exit code {code}); giving up rather than serving half-broken"
+            )
+        backoff = min(10.0, 0.5 * 2 ** (len(slot.deaths) - 1))
+        slot.restart_at = now + backoff
+        logger.error(
+            "worker %d (pid %s) died with exit code %s; replacing it in %.1fs",
+            slot.index,
+            process.pid,
+            code,
+            backoff,
+        )
+
+    def _mark_dead(self, pid: int | None) -> None:
+        if pid is None:
+            return
+        from prometheus_client import multiprocess
+
+        with contextlib.suppress(OSError):
+            multiprocess.mark_process_dead(pid, self._metrics_dir)  # type: ignore[no-untyped-call]
+
+    def _drain(self) -> None:
+        """SIGTERM every worker (each drains its in-flight requests), then wait for them."""
+        self._stopping = True
+        live = [s.process for s in self._slots if s.process is not None and s.process.is_alive()]
+        for process in live:
+            if process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + _DRAIN_SECONDS
+        for process in live:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                logger.error("worker pid %s did not drain in time; killing it", process.pid)
+                process.kill()
+                process.join()
