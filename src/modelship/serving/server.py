@@ -44,7 +44,9 @@ def build_dataplane(settings: ServeSettings) -> DataPlane:
     executor = build_executor(settings, metrics)
     dataplane = DataPlane(registry, executor, metrics)
     try:
-        dataplane.lifecycle = start_lifecycle(registry, settings)  # polls the repository from now on
+        dataplane.lifecycle = start_lifecycle(
+            registry, settings
+        )  # polls the repository from now on
     except BaseException:
         executor.close()
         raise
