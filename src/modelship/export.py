@@ -70,6 +70,25 @@ def code_version() -> dict[str, Any]:
     }
 
 
+def _fsync_tree(directory: Path) -> None:
+    """Flush every file under ``directory``, then the directories themselves, to disk.
+
+    Without it, a crash just after the rename could leave a published version whose files
+    are still empty on disk.
+    """
+    for path in sorted(directory.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        _fsync(path)
+    _fsync(directory)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def publish_version(
     base_path: Path, write: Callable[[Path, int], None], version: int | None = None
 ) -> Path:
@@ -101,6 +120,7 @@ def publish_version(
     tmp.mkdir()
     try:
         write(tmp, number)
+        _fsync_tree(tmp)
         try:
             # rename() is atomic within one filesystem; the check above can race with another
             # publisher, in which case rename fails on the non-empty target.
@@ -109,6 +129,7 @@ def publish_version(
             if final.exists():
                 raise AlreadyExists(f"{final} was published by someone else meanwhile") from exc
             raise
+        _fsync(base_path)  # makes the rename itself durable
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

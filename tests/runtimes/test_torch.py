@@ -8,12 +8,15 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+import torch
 
 from modelship.errors import BadConfig
 from modelship.manifest import Manifest
 from modelship.runtimes import detect_runtime, load_runtime
 from modelship.runtimes.torch import load_torch
 from modelship.training import TrainResult
+from modelship.training.torch_export import load_program
+from modelship.training.torch_mlp import MnistMLP, SoftmaxModel
 from tests.fixtures.trained import trained_torch
 
 
@@ -76,3 +79,18 @@ def test_a_corrupt_artifact_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_directory_without_artifacts_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BadConfig, match=r"neither model\.pt2 nor model\.ts"):
         load_torch(tmp_path, None)
+
+
+def test_a_torchscript_artifact_is_served_too(trained: TrainResult, tmp_path: Path) -> None:
+    program = load_program(trained.version_path / "model.pt2")
+    model = SoftmaxModel(MnistMLP())
+    model.load_state_dict(program.state_dict())
+    traced = torch.jit.trace(model.eval(), torch.from_numpy(trained.x_test[:2]))
+    torch.jit.save(traced, str(tmp_path / "model.ts"))
+    shutil.copyfile(trained.version_path / "modelship.json", tmp_path / "modelship.json")
+    assert detect_runtime(tmp_path) == "torch"
+    runtime = load_runtime(tmp_path)
+    out = runtime.predict("serving_default", {"images": trained.x_test})
+    with torch.inference_mode():
+        expected = program(torch.from_numpy(trained.x_test)).numpy()
+    assert float(np.abs(out["probabilities"] - expected).max()) <= 1e-6
