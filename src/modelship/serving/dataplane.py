@@ -6,6 +6,7 @@ what it returns; errors are :mod:`modelship.errors` exceptions, mapped to codes 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from modelship.errors import (
     InvalidInput,
     ModelNotFound,
     SignatureNotFound,
+    Unimplemented,
     VersionNotFound,
 )
 from modelship.registry import Registry, ServedVersion
@@ -26,6 +28,7 @@ from modelship.signature import DEFAULT_SIGNATURE, Signature
 
 if TYPE_CHECKING:
     from modelship.lifecycle import Lifecycle
+    from modelship.lifecycle.config import ModelConfig
 
 __all__ = ["DataPlane", "ModelSpec"]
 
@@ -139,6 +142,21 @@ class DataPlane:
                 f"{list(values.shape)}: call Predict instead"
             )
         return [float(v) for v in values.reshape(-1).tolist()]
+
+    async def reload_config(self, configs: list[ModelConfig]) -> None:
+        """Replace the served model list, as TF Serving's HandleReloadConfigRequest: models
+        left out are unloaded, new ones loaded; returns once the loading pass is done.
+
+        A ``--model_config_file`` that is polled takes over again when that file changes.
+
+        Raises:
+            Unimplemented: this dataplane has no lifecycle to apply a config with.
+        """
+        lifecycle = self.lifecycle
+        if lifecycle is None:
+            raise Unimplemented("this server cannot reload its model config")
+        # Loading runs models' warm-up and may take seconds: keep it off the event loop.
+        await asyncio.to_thread(lifecycle.apply_config, configs)
 
     def ready(self) -> bool:
         """True when every configured model has an AVAILABLE version (and there is one)."""

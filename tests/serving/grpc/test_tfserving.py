@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -24,7 +25,7 @@ from tensorflow_serving.apis import (  # noqa: E402
     regression_pb2,
 )
 
-from tests.conftest import ToyModel  # noqa: E402
+from tests.conftest import ToyModel, start_server, stop_server  # noqa: E402
 from tests.fixtures.toy_models import reference_softmax_linear  # noqa: E402
 
 pytestmark = pytest.mark.tensorflow
@@ -146,7 +147,7 @@ def test_get_model_metadata(stub: Any) -> None:
     assert "metadata_field" in error.details()
 
 
-def test_get_model_status_and_reload(grpc_channel: grpc.Channel, zoo_channel: grpc.Channel) -> None:
+def test_get_model_status(zoo_channel: grpc.Channel) -> None:
     models = model_service_pb2_grpc.ModelServiceStub(zoo_channel)
     request = get_model_status_pb2.GetModelStatusRequest()
     request.model_spec.name = "toy"
@@ -162,12 +163,46 @@ def test_get_model_status_and_reload(grpc_channel: grpc.Channel, zoo_channel: gr
     ]
     request.model_spec.name = "missing"
     assert rpc_error(models.GetModelStatus, request).code() == grpc.StatusCode.NOT_FOUND
-    real = model_service_pb2_grpc.ModelServiceStub(grpc_channel)
-    reload = model_management_pb2.ReloadConfigRequest()
-    reload.config.model_config_list.config.add(name="toy", base_path="/models/toy")
-    error = rpc_error(real.HandleReloadConfigRequest, reload)
-    assert error.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "model_config_file" in error.details()
+
+
+def test_reload_config_replaces_the_model_list(
+    toy_model: ToyModel, pair_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    server = start_server(
+        ["--model_name", "toy", "--model_base_path", str(toy_model.base_path)],
+        "toy",
+        tmp_path_factory.mktemp("reload"),
+    )
+    try:
+        with grpc.insecure_channel(server.grpc_target) as channel:
+            models = model_service_pb2_grpc.ModelServiceStub(channel)
+            reload = model_management_pb2.ReloadConfigRequest()
+            configs = reload.config.model_config_list.config
+            configs.add(name="toy", base_path=str(toy_model.base_path))
+            configs.add(name="pair", base_path=str(pair_model))
+            answer = models.HandleReloadConfigRequest(reload, timeout=60)
+            assert answer.status.error_code == 0
+            status = get_model_status_pb2.GetModelStatusRequest()
+            status.model_spec.name = "pair"
+            versions = models.GetModelStatus(status, timeout=10).model_version_status
+            assert [(v.version, v.state) for v in versions] == [
+                (3, get_model_status_pb2.ModelVersionStatus.AVAILABLE)
+            ]
+            # A config the server cannot take is refused whole; the served list stays.
+            configs[0].model_platform = "caffe"
+            error = rpc_error(models.HandleReloadConfigRequest, reload)
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "caffe" in error.details()
+            del configs[0]
+            models.HandleReloadConfigRequest(reload, timeout=60)
+            status.model_spec.name = "toy"
+            assert rpc_error(models.GetModelStatus, status).code() == grpc.StatusCode.NOT_FOUND
+            predict = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+            ones = np.ones((1, 3), np.float32)
+            answer = predict.Predict(predict_request("pair", a=ones, b=ones), timeout=10)
+            np.testing.assert_array_equal(tf.make_ndarray(answer.outputs["sum"]), 2 * ones)
+    finally:
+        stop_server(server)
 
 
 def examples(feature: str, rows: np.ndarray) -> classification_pb2.ClassificationRequest:

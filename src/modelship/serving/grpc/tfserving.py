@@ -6,9 +6,11 @@ errors leave as the gRPC status of their canonical code (see :mod:`.errors`).
 
 from __future__ import annotations
 
-from google.protobuf import json_format
+from google.protobuf import json_format, text_format
 
 from modelship.errors import InvalidInput, Unimplemented
+from modelship.lifecycle.config import parse_model_config
+from modelship.serving.config import model_server_config_pb2
 from modelship.serving.dataplane import DataPlane, ModelSpec
 from modelship.serving.grpc.errors import Context, grpc_errors
 from modelship.serving.grpc.examples import examples_to_arrays
@@ -165,7 +167,7 @@ class PredictionServicer:
 
 
 class ModelServicer:
-    """``tensorflow.serving.ModelService``: version states; config reloads are refused."""
+    """``tensorflow.serving.ModelService``: version states and model config reloads."""
 
     def __init__(self, dataplane: DataPlane) -> None:
         self.dataplane = dataplane
@@ -183,8 +185,18 @@ class ModelServicer:
     async def HandleReloadConfigRequest(
         self, request: tfs_model_service_pb2.ReloadConfigRequest, context: Context
     ) -> tfs_model_service_pb2.ReloadConfigResponse:
-        raise Unimplemented(
-            "reloading the model config over gRPC is not supported: edit the file given to "
-            "--model_config_file (re-read every --model_config_file_poll_wait_seconds) or "
-            "restart the server"
+        if not request.HasField("config"):
+            raise InvalidInput("ReloadConfigRequest.config is required")
+        # The same field numbers as the config file's message, whose parser checks it; fields
+        # this service does not name (version policies) travel on as unknown fields.
+        config = model_server_config_pb2.ModelServerConfig.FromString(
+            request.config.SerializeToString()
+        )
+        configs = parse_model_config(
+            text_format.MessageToString(config), origin="ReloadConfigRequest"
+        )
+        await self.dataplane.reload_config(configs)
+        # A default StatusProto is error_code OK with no message.
+        return tfs_model_service_pb2.ReloadConfigResponse(
+            status=tfs_model_service_pb2.StatusProto()
         )
