@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import httpx
+import numpy as np
 import orjson
 import pytest
 
@@ -126,3 +129,45 @@ def test_reload_adds_and_removes_models(server: RunningServer, config_file: Path
     assert predict(server, "toy").status_code == 200
     write_config(config_file, ["toy", "pair"])
     assert wait_until(lambda: httpx.get(f"{server.url}/v1/models/pair").status_code == 200)
+
+
+def test_grpc_version_label_and_reload(server: RunningServer, config_file: Path) -> None:
+    tf = pytest.importorskip("tensorflow")
+    pytest.importorskip("tensorflow_serving.apis")
+    from tensorflow_serving.apis import (
+        model_management_pb2,
+        model_service_pb2_grpc,
+        predict_pb2,
+        prediction_service_pb2_grpc,
+    )
+
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        predictions = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "toy"
+        request.model_spec.version_label = "canary"
+        request.inputs["images"].CopyFrom(tf.make_tensor_proto(np.full((1, 784), 0.5, np.float32)))
+        answer = predictions.Predict(request, timeout=10)
+        assert answer.model_spec.version.value == 2
+        request.model_spec.version_label = "missing"
+        with pytest.raises(grpc.RpcError) as refused:
+            predictions.Predict(request, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+
+        # TF Serving's own ReloadConfigRequest: the new list replaces the old one.
+        models = model_service_pb2_grpc.ModelServiceStub(channel)
+        reload = model_management_pb2.ReloadConfigRequest()
+        toy = reload.config.model_config_list.config.add(
+            name="toy", base_path=str(config_file.parent / "toy"), model_platform="onnx"
+        )
+        toy.model_version_policy.latest.num_versions = 1
+        reload.config.model_config_list.config.add(
+            name="half", base_path=str(config_file.parent / "half")
+        )
+        reply = models.HandleReloadConfigRequest(reload, timeout=60)
+        assert reply.status.error_code == 0
+    assert httpx.get(f"{server.url}/v1/models/pair").status_code == 404
+    assert status(server, "half")["1"]["state"] == "AVAILABLE"
+    assert wait_until(lambda: predict(server, "toy").headers["x-model-version"] == "3")
+    time.sleep(0.5)  # config-file polls: an unchanged file does not undo the reload
+    assert httpx.get(f"{server.url}/v1/models/pair").status_code == 404

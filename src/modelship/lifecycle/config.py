@@ -28,7 +28,12 @@ from modelship.lifecycle.policy import VersionPolicy
 from modelship.serving.config import model_server_config_pb2 as pb
 from modelship.settings import ServeSettings
 
-__all__ = ["ModelConfig", "configs_from_settings", "parse_model_config", "read_model_config_file"]
+__all__ = [
+    "ModelConfig",
+    "configs_from_settings",
+    "parse_model_config",
+    "read_model_config_file",
+]
 
 # model_platform -> runtime name; None lets the version's files decide (ONNX preferred).
 _PLATFORMS: dict[str, str | None] = {
@@ -95,6 +100,10 @@ def parse_model_config(
         text_format.Parse(text, message)
     except text_format.ParseError as exc:
         raise BadConfig(f"{origin}: {exc}") from exc
+    return _configs(message, origin, root)
+
+
+def _configs(message: pb.ModelServerConfig, origin: str, root: Path | None) -> list[ModelConfig]:
     configs: list[ModelConfig] = []
     seen: set[str] = set()
     for item in message.model_config_list.config:

@@ -76,6 +76,7 @@ class Lifecycle:
         self.registry = registry
         self.settings = settings
         self._configs = {c.name: c for c in configs}
+        self._file_configs = configs if settings.model_config_file is not None else []
         self._failed: dict[tuple[str, int], object] = {}
         self._warned: set[tuple[str, str, int]] = set()
         self._lock = threading.Lock()  # one poll at a time (thread, reload request, stop)
@@ -130,8 +131,11 @@ class Lifecycle:
         except BadConfig as exc:
             logger.error("keeping the current models: %s", exc.message)
             return
-        if configs != list(self._configs.values()):
-            logger.info("model config changed: %s", ", ".join(c.name for c in configs))
+        # Apply only a change of the file: a list set since by a gRPC reload request stays
+        # until the file itself changes.
+        if configs != self._file_configs:
+            self._file_configs = configs
+            logger.info("model config file changed: %s", ", ".join(c.name for c in configs))
             self.apply_config(configs)
 
     def require_available(self) -> None:
