@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
-def test_demo_reports_equal_offline_and_rest_accuracy(tmp_path: Path) -> None:
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+def test_demo_reports_equal_offline_and_rest_accuracy(tmp_path: Path, framework: str) -> None:
+    args = ["demo", "--framework", framework, "--epochs", "1", "--output", str(tmp_path)]
     done = subprocess.run(
-        [sys.executable, "-m", "modelship", "demo", "--epochs", "1", "--output", str(tmp_path)],
+        [sys.executable, "-m", "modelship", *args],
         capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr

@@ -35,7 +35,8 @@ def test_result_carries_the_test_split_in_the_served_shape(trained: TrainResult)
 
 
 def test_unknown_recipe_or_framework_is_refused() -> None:
-    with pytest.raises(BadConfig, match="known: mnist --framework torch"):
+    known = "known: mnist --framework tensorflow, mnist --framework torch"
+    with pytest.raises(BadConfig, match=known):
         get_recipe("mnist", "jax")
     with pytest.raises(BadConfig, match="no recipe 'cifar'"):
         get_recipe("cifar", "torch")

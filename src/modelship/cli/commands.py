@@ -14,6 +14,7 @@ MODULES = (
     "modelship.cli.containerize_cmd",
     "modelship.cli.lifecycle_cmd",
     "modelship.cli.models_cmd",
+    "modelship.cli.convert_cmd",
 )
 
 for _name in MODULES:

@@ -226,7 +226,7 @@ def train_model(
 
     Args:
         recipe: the model recipe (``mnist``).
-        framework: ``torch`` (``tensorflow`` once its recipe is installed).
+        framework: ``torch`` or ``tensorflow`` (the same model, data and outputs).
         epochs: passes over the training data.
         data_dir: a directory of MNIST IDX files (downloaded there if missing); ``None`` trains
             on scikit-learn's bundled digits (not MNIST), which needs no network.

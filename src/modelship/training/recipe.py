@@ -130,6 +130,7 @@ class Recipe(Protocol):
 # entry here and one module implementing Recipe; the pipeline, manifest and CLI need no change.
 RECIPES: dict[tuple[str, str], str] = {
     ("mnist", "torch"): "modelship.training.torch_mlp:MnistTorchRecipe",
+    ("mnist", "tensorflow"): "modelship.training.keras_mlp:MnistKerasRecipe",
 }
 
 _EXTRAS = {"torch": "torch", "tensorflow": "tensorflow"}

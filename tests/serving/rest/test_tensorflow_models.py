@@ -1,8 +1,14 @@
-"""SavedModels written by plain TensorFlow code, served by a real ``modelship serve`` process."""
+"""SavedModels served by a real ``modelship serve`` process with the TensorFlow runtime.
+
+One written by plain TensorFlow code (two inputs, two outputs, several signatures), one without
+``serving_default``, and the Keras model modelship trains, with its ONNX file removed.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +21,7 @@ pytest.importorskip("tensorflow")
 
 from tests.conftest import RunningServer, start_server, stop_server
 from tests.fixtures.tf_models import tf_outputs, write_pair_savedmodel
+from tests.fixtures.trained_keras import TrainedKeras, trained_keras
 
 pytestmark = pytest.mark.tensorflow
 
@@ -22,31 +29,50 @@ A = np.array([[0.1, -0.2, 0.3], [1.0, 2.0, -3.0], [0.0, 0.5, 0.25]], dtype=np.fl
 B = np.array([1, -2, 3], dtype=np.int64)
 
 
-def _serve(base: Path, name: str, tmp: Path) -> RunningServer:
-    # TensorFlow's first import is slow on a busy machine; give it time.
-    return start_server(
-        ["--model_name", name, "--model_base_path", str(base)], name, tmp, None, 180
+@dataclass
+class TfServer:
+    """One server for every model here: TensorFlow is imported once, which is the slow part."""
+
+    server: RunningServer
+    pair: Path
+    nodefault: Path
+    mnist: Path
+    trained: TrainedKeras
+
+
+@pytest.fixture(scope="module")
+def tf_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TfServer]:
+    """``pair/2``: signatures ``serving_default`` (a, b -> weighted, doubled) and ``norm``;
+    ``nodefault/1``: the same module saved with ``combine`` and ``norm`` only;
+    ``mnist/5``: the trained Keras version with only its SavedModel, so TensorFlow serves it."""
+    repo = tmp_path_factory.mktemp("repo")
+    pair = write_pair_savedmodel(repo / "pair" / "2")
+    nodefault = write_pair_savedmodel(repo / "nodefault" / "1", with_default=False)
+    trained = trained_keras(tmp_path_factory)
+    mnist = repo / "mnist" / "5"
+    shutil.copytree(trained.result.version_path, mnist, ignore=shutil.ignore_patterns("*.onnx"))
+    config = repo / "models.config"
+    entries = "".join(
+        f"  config {{ name: '{name}' base_path: '{repo / name}' }}\n"
+        for name in ("pair", "nodefault", "mnist")
     )
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Path]]:
-    """``pair/2``: signatures ``serving_default`` (a, b -> weighted, doubled) and ``norm``."""
-    base = tmp_path_factory.mktemp("repo") / "pair"
-    version = write_pair_savedmodel(base / "2")
-    server = _serve(base, "pair", tmp_path_factory.mktemp("server"))
-    yield server, version
+    config.write_text(f"model_config_list {{\n{entries}}}\n")
+    # Every configured model is loaded before the server answers; TF's import is slow.
+    server = start_server(
+        ["--model_config_file", str(config)], "mnist", tmp_path_factory.mktemp("server"), None, 240
+    )
+    yield TfServer(server, pair, nodefault, mnist, trained)
     stop_server(server)
 
 
-@pytest.fixture(scope="module")
-def nodefault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Path]]:
-    """``nodefault/1``: the same module saved with signatures ``combine`` and ``norm`` only."""
-    base = tmp_path_factory.mktemp("repo") / "nodefault"
-    version = write_pair_savedmodel(base / "1", with_default=False)
-    server = _serve(base, "nodefault", tmp_path_factory.mktemp("server"))
-    yield server, version
-    stop_server(server)
+@pytest.fixture
+def pair(tf_server: TfServer) -> tuple[RunningServer, Path]:
+    return tf_server.server, tf_server.pair
+
+
+@pytest.fixture
+def nodefault(tf_server: TfServer) -> tuple[RunningServer, Path]:
+    return tf_server.server, tf_server.nodefault
 
 
 def _post(server: RunningServer, path: str, body: dict[str, Any]) -> httpx.Response:
@@ -144,3 +170,28 @@ def test_without_serving_default_a_signature_must_be_named(
     assert named.status_code == 200, named.text
     expected = tf_outputs(version, "combine", a=A, b=B)
     np.testing.assert_allclose(named.json()["outputs"]["weighted"], expected["weighted"], atol=1e-5)
+
+
+def test_keras_trained_model_served_by_tensorflow(tf_server: TfServer) -> None:
+    server, trained, version = tf_server.server, tf_server.trained, tf_server.mnist
+    meta = httpx.get(f"{server.url}/v1/models/mnist/metadata", timeout=10).json()
+    default = meta["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    assert list(default["inputs"]) == ["images"]
+    assert list(default["outputs"]) == ["probabilities"]
+    assert meta["metadata"]["modelship"]["framework"] == "tensorflow"
+
+    x = trained.result.x_test[:5]
+    expected = tf_outputs(version, "serving_default", images=x)["probabilities"]
+    np.testing.assert_allclose(expected, trained.recipe.predict_proba(x), atol=1e-5)
+    rows = _post(server, "/v1/models/mnist:predict", {"instances": x.tolist()})
+    assert rows.status_code == 200, rows.text
+    np.testing.assert_allclose(rows.json()["predictions"], expected, atol=1e-5)
+    # 28x28 images are accepted too: 784 values per example either way.
+    cols = _post(
+        server, "/v1/models/mnist/versions/5:predict", {"inputs": x.reshape(5, 28, 28).tolist()}
+    )
+    assert cols.status_code == 200, cols.text
+    np.testing.assert_allclose(cols.json()["outputs"], expected, atol=1e-5)
+    short = _post(server, "/v1/models/mnist:predict", {"instances": [[0.5] * 28]})
+    assert short.status_code == 400
+    assert "784" in short.json()["error"]
