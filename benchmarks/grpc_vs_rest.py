@@ -12,7 +12,9 @@ requests back to back for a fixed time through TF Serving's two APIs:
 
 Both bodies are built once; both answers are decoded, so the client's work is alike. Rounds
 alternate REST and gRPC (A B A B) and the medians are reported with their ratio: on a shared
-machine only ratios measured in one run mean anything. Usage::
+machine only ratios measured in one run mean anything. Beside req/s, requests per CPU-second of
+the server process say what each protocol costs the server, which the client and other load on
+a small machine disturb less. Usage::
 
     .venv/bin/python benchmarks/grpc_vs_rest.py [--concurrency 16 64] [--seconds 5] [--rounds 3]
 """
@@ -21,13 +23,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,6 +39,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import httpx
 import numpy as np
 import orjson
+import psutil
 
 from benchmarks.models import build_mlp
 from benchmarks.targets import free_port
@@ -118,7 +123,9 @@ async def grpc_rps(target: str, body: bytes, callers: int, seconds: float, chann
             await channel.close()
 
 
-def _serve(repo: Path, rest_port: int, grpc_port: int, log: Path) -> subprocess.Popen[bytes]:
+def _serve(
+    repo: Path, rest_port: int, grpc_port: int, workers: int, log: Path
+) -> subprocess.Popen[bytes]:
     command = [
         str(Path(sys.executable).parent / "modelship"),
         "serve",
@@ -128,6 +135,7 @@ def _serve(repo: Path, rest_port: int, grpc_port: int, log: Path) -> subprocess.
         "--rest_api_host=127.0.0.1",
         f"--port={grpc_port}",
         "--grpc_host=127.0.0.1",
+        f"--workers={workers}",
         "--log_level=warning",
     ]
     process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT)
@@ -145,39 +153,83 @@ def _serve(repo: Path, rest_port: int, grpc_port: int, log: Path) -> subprocess.
     raise RuntimeError(f"modelship serve not ready:\n{log.read_text()}")
 
 
+def _cpu_seconds(process: psutil.Process) -> float:
+    """CPU seconds of the server's process tree (its workers, when it has several)."""
+    total = 0.0
+    for proc in [process, *process.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _measure(
+    server: psutil.Process, run: Callable[[], Coroutine[Any, Any, float]], seconds: float
+) -> tuple[float, float]:
+    """(req/s, requests per server CPU-second) of one measurement."""
+    before = _cpu_seconds(server)
+    rps = asyncio.run(run())
+    used = _cpu_seconds(server) - before
+    return rps, rps * seconds / used if used > 0 else float("nan")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="A B rounds per concurrency")
-    parser.add_argument("--channels", type=int, default=1, help="gRPC channels (HTTP/2 conns)")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument(
+        "--channels",
+        type=int,
+        default=0,
+        help="gRPC channels, one HTTP/2 connection each (default: one per worker, since the "
+        "kernel spreads connections, not calls, over workers)",
+    )
     args = parser.parse_args(argv)
+    channels = args.channels or args.workers
 
     with tempfile.TemporaryDirectory(prefix="grpc-vs-rest-") as scratch:
         repo = Path(scratch) / "mnist"
         (repo / "1").mkdir(parents=True)
         build_mlp(repo / "1" / "model.onnx")
         rest_port, grpc_port = free_port(), free_port()
-        server = _serve(repo, rest_port, grpc_port, Path(scratch) / "server.log")
+        server = _serve(repo, rest_port, grpc_port, args.workers, Path(scratch) / "server.log")
         row = np.random.default_rng(0).random(784, dtype=np.float32)
         rest_body, grpc_body = _rest_body(row), _grpc_body(row)
         url, target = f"http://127.0.0.1:{rest_port}", f"127.0.0.1:{grpc_port}"
         try:
             # Warm both paths (connections, onnxruntime's first runs) before measuring.
             asyncio.run(rest_rps(url, rest_body, 4, 1.0))
-            asyncio.run(grpc_rps(target, grpc_body, 4, 1.0, args.channels))
-            print(f"{'callers':>8} {'REST req/s':>11} {'gRPC req/s':>11} {'gRPC/REST':>10}")
+            asyncio.run(grpc_rps(target, grpc_body, 4, 1.0, channels))
+            meter = psutil.Process(server.pid)
+            print(
+                f"{'callers':>8} {'REST req/s':>11} {'gRPC req/s':>11} {'ratio':>6}"
+                f" {'REST req/cpu-s':>15} {'gRPC req/cpu-s':>15} {'ratio':>6}"
+            )
             for callers in args.concurrency:
+                rest_run = functools.partial(rest_rps, url, rest_body, callers, args.seconds)
+                grpc_run = functools.partial(
+                    grpc_rps, target, grpc_body, callers, args.seconds, channels
+                )
                 rest, grpc_ = [], []
                 for _ in range(args.rounds):
-                    rest.append(asyncio.run(rest_rps(url, rest_body, callers, args.seconds)))
-                    grpc_.append(
-                        asyncio.run(
-                            grpc_rps(target, grpc_body, callers, args.seconds, args.channels)
-                        )
-                    )
-                r, g = statistics.median(rest), statistics.median(grpc_)
-                print(f"{callers:>8} {r:>11.0f} {g:>11.0f} {g / r:>9.2f}x")
+                    rest.append(_measure(meter, rest_run, args.seconds))
+                    grpc_.append(_measure(meter, grpc_run, args.seconds))
+                r, g = (
+                    statistics.median(x[0] for x in rest),
+                    statistics.median(x[0] for x in grpc_),
+                )
+                rc, gc = (
+                    statistics.median(x[1] for x in rest),
+                    statistics.median(x[1] for x in grpc_),
+                )
+                print(
+                    f"{callers:>8} {r:>11.0f} {g:>11.0f} {g / r:>5.2f}x"
+                    f" {rc:>15.0f} {gc:>15.0f} {gc / rc:>5.2f}x"
+                )
         finally:
             server.terminate()
             server.wait(30)
