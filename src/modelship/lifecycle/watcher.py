@@ -179,15 +179,18 @@ class Lifecycle:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOADER_NICENESS)
         files_wait = self.settings.file_system_poll_wait_seconds
         config_wait = self.settings.model_config_file_poll_wait_seconds
-        next_files = time.monotonic() + files_wait
-        next_config = time.monotonic() + config_wait
-        interval = self._interval() or 1.0
-        while not self._stop.wait(min(interval, 0.25)):
+        if self.settings.model_config_file is None:
+            config_wait = 0.0
+        now = time.monotonic()
+        next_files = now + files_wait if files_wait > 0 else float("inf")
+        next_config = now + config_wait if config_wait > 0 else float("inf")
+        # Sleep until the next due poll exactly: a coarse tick would delay every new version.
+        while not self._stop.wait(max(0.0, min(next_files, next_config) - time.monotonic())):
             now = time.monotonic()
-            if config_wait > 0 and self.settings.model_config_file and now >= next_config:
+            if now >= next_config:
                 next_config = now + config_wait
                 self.reload_config_file()
-            if files_wait > 0 and now >= next_files:
+            if now >= next_files:
                 next_files = now + files_wait
                 self.poll()
 
