@@ -18,6 +18,7 @@ from modelship.serving.rest.errors import error_response, handle_modelship_error
 from modelship.serving.rest.metrics import metrics_routes
 from modelship.serving.rest.openapi import openapi_routes
 from modelship.serving.rest.tfserving import tf_serving_routes
+from modelship.serving.rest.v2 import v2_routes
 
 __all__ = ["build_app"]
 
@@ -70,6 +71,7 @@ def build_app(
     routes: list[BaseRoute] = [
         *tf_serving_routes(dataplane, max_body_bytes),
         *metrics_routes(dataplane.metrics),
+        *v2_routes(dataplane, max_body_bytes),
         *(extra_routes or []),
         *openapi_routes(),
     ]

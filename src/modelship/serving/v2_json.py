@@ -1,0 +1,239 @@
+"""Open Inference Protocol bodies over REST: JSON tensors and the binary tensor data extension.
+
+A request is a JSON header, optionally followed by raw tensor bytes (its length is then in the
+``Inference-Header-Content-Length`` header; each binary input says its size in
+``parameters.binary_data_size``). Binary data are little-endian and row-major; a BYTES element
+is a 4-byte little-endian length and its bytes. Numeric binary inputs become numpy views of the
+body (``np.frombuffer``): no copy and no per-element Python work.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+from modelship.errors import InvalidInput
+from modelship.runtimes.base import Arrays
+
+__all__ = ["DATATYPES", "V2Request", "decode_request", "encode_response"]
+
+DATATYPES: dict[str, np.dtype[Any]] = {
+    "BOOL": np.dtype(np.bool_),
+    "UINT8": np.dtype("<u1"),
+    "UINT16": np.dtype("<u2"),
+    "UINT32": np.dtype("<u4"),
+    "UINT64": np.dtype("<u8"),
+    "INT8": np.dtype("<i1"),
+    "INT16": np.dtype("<i2"),
+    "INT32": np.dtype("<i4"),
+    "INT64": np.dtype("<i8"),
+    "FP16": np.dtype("<f2"),
+    "FP32": np.dtype("<f4"),
+    "FP64": np.dtype("<f8"),
+    "BYTES": np.dtype(object),
+}
+_BY_KIND = {(dt.kind, dt.itemsize): name for name, dt in DATATYPES.items() if dt.kind != "O"}
+
+
+@dataclass
+class V2Request:
+    """A decoded inference request."""
+
+    inputs: Arrays
+    id: str | None = None
+    # Requested outputs in order (empty: all) and which of them are wanted in binary.
+    outputs: list[str] = field(default_factory=list)
+    binary_outputs: set[str] = field(default_factory=set)
+    all_binary: bool = False
+
+
+def decode_request(body: bytes, header_length: str | None) -> V2Request:
+    """Parse a V2 ``infer`` body (JSON, or JSON header + binary tensors).
+
+    Raises:
+        InvalidInput: bad JSON, unknown datatypes, shapes that disagree with the data, or
+            binary sizes that do not add up to the body.
+    """
+    if header_length is not None:
+        if not header_length.isdigit() or int(header_length) > len(body):
+            raise InvalidInput(
+                f"Inference-Header-Content-Length {header_length!r} does not fit a body of "
+                f"{len(body)} bytes"
+            )
+        split = int(header_length)
+        header_bytes, binary = body[:split], memoryview(body)[split:]
+    else:
+        header_bytes, binary = body, memoryview(b"")
+    try:
+        header = orjson.loads(header_bytes)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"the inference header is not valid JSON: {exc}") from exc
+    if not isinstance(header, dict) or not isinstance(header.get("inputs"), list):
+        raise InvalidInput('the body must be a JSON object with an "inputs" list')
+    inputs: Arrays = {}
+    offset = 0
+    for index, tensor in enumerate(header["inputs"]):
+        name, array, used = _decode_input(index, tensor, binary, offset)
+        if name in inputs:
+            raise InvalidInput(f"input {name!r} is given twice")
+        inputs[name] = array
+        offset += used
+    if offset != len(binary):
+        raise InvalidInput(
+            f"the body has {len(binary)} bytes of binary tensor data but the inputs declare "
+            f"{offset} (parameters.binary_data_size)"
+        )
+    request = V2Request(inputs=inputs, id=_optional_str(header.get("id"), "id"))
+    params = header.get("parameters") or {}
+    request.all_binary = bool(isinstance(params, dict) and params.get("binary_data_output"))
+    for wanted in header.get("outputs") or []:
+        if not isinstance(wanted, dict) or not isinstance(wanted.get("name"), str):
+            raise InvalidInput('each requested output must be an object with a "name"')
+        request.outputs.append(wanted["name"])
+        if (wanted.get("parameters") or {}).get("binary_data", request.all_binary):
+            request.binary_outputs.add(wanted["name"])
+    return request
+
+
+def _decode_input(
+    index: int, tensor: Any, binary: memoryview, offset: int
+) -> tuple[str, np.ndarray[Any, Any], int]:
+    if not isinstance(tensor, dict):
+        raise InvalidInput(f"input {index} must be an object with name, shape, datatype, data")
+    name = tensor.get("name")
+    if not isinstance(name, str):
+        raise InvalidInput(f'input {index} has no "name"')
+    datatype = tensor.get("datatype")
+    if datatype not in DATATYPES:
+        raise InvalidInput(
+            f"input {name!r}: datatype {datatype!r} is not supported; use one of "
+            + ", ".join(DATATYPES)
+        )
+    shape = tensor.get("shape")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise InvalidInput(f"input {name!r}: shape must be a list of non-negative integers")
+    dtype = DATATYPES[datatype]
+    count = int(np.prod(shape)) if shape else 1
+    size = (tensor.get("parameters") or {}).get("binary_data_size")
+    if size is not None:
+        if not isinstance(size, int) or size < 0 or offset + size > len(binary):
+            raise InvalidInput(
+                f"input {name!r}: binary_data_size {size!r} runs past the {len(binary)} bytes "
+                "of binary data in the body"
+            )
+        chunk = binary[offset : offset + size]
+        if dtype.kind == "O":
+            flat = _split_bytes(name, chunk)
+        else:
+            if size != count * dtype.itemsize:
+                raise InvalidInput(
+                    f"input {name!r}: binary_data_size is {size} bytes but shape {shape} of "
+                    f"{datatype} needs {count * dtype.itemsize}"
+                )
+            flat = np.frombuffer(chunk, dtype=dtype)
+        used = size
+    else:
+        if "data" not in tensor:
+            raise InvalidInput(f'input {name!r} has neither "data" nor binary_data_size')
+        flat = _from_json(name, tensor["data"], dtype)
+        used = 0
+    if flat.size != count:
+        raise InvalidInput(
+            f"input {name!r}: shape {shape} needs {count} values, the data holds {flat.size}"
+        )
+    return name, flat.reshape(shape), used
+
+
+def _from_json(name: str, data: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+    if dtype.kind == "O":
+        items = np.asarray(data, dtype=object).reshape(-1)
+        if not all(isinstance(v, str) for v in items):
+            raise InvalidInput(f"input {name!r}: BYTES data must be strings")
+        out = np.empty(items.size, dtype=object)
+        out[:] = [v.encode() for v in items]
+        return out
+    try:
+        return np.asarray(data, dtype=dtype).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"input {name!r}: data must be {dtype.name} values: {exc}") from exc
+
+
+def _split_bytes(name: str, chunk: memoryview) -> np.ndarray[Any, Any]:
+    items: list[bytes] = []
+    offset = 0
+    while offset < len(chunk):
+        if offset + 4 > len(chunk):
+            raise InvalidInput(f"input {name!r}: BYTES data ends inside a length prefix")
+        (length,) = struct.unpack_from("<I", chunk, offset)
+        offset += 4
+        if offset + length > len(chunk):
+            raise InvalidInput(f"input {name!r}: a BYTES element runs past its data")
+        items.append(bytes(chunk[offset : offset + length]))
+        offset += length
+    flat = np.empty(len(items), dtype=object)
+    flat[:] = items
+    return flat
+
+
+def _optional_str(value: Any, key: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidInput(f'"{key}" must be a string')
+
+
+def datatype_of(array: np.ndarray[Any, Any]) -> str:
+    """The V2 datatype name of a numpy array (BYTES for strings and objects)."""
+    if array.dtype.kind in "OSU":
+        return "BYTES"
+    if array.dtype.kind == "b":
+        return "BOOL"
+    name = _BY_KIND.get((array.dtype.kind, array.dtype.itemsize))
+    if name is None:
+        raise InvalidInput(f"outputs of type {array.dtype} cannot be sent over V2")
+    return name
+
+
+def encode_response(
+    model: str, version: str, request: V2Request, outputs: Arrays
+) -> tuple[bytes, int | None]:
+    """The response body and, when some outputs are binary, the JSON header's length."""
+    tensors: list[dict[str, Any]] = []
+    chunks: list[bytes] = []
+    for name, value in outputs.items():
+        array = np.asarray(value)
+        datatype = datatype_of(array)
+        tensor: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(array.shape)}
+        if request.all_binary or name in request.binary_outputs:
+            raw = _raw(array, datatype)
+            tensor["parameters"] = {"binary_data_size": len(raw)}
+            chunks.append(raw)
+        elif datatype == "BYTES":
+            tensor["data"] = [_text(v) for v in array.reshape(-1).tolist()]
+        else:
+            tensor["data"] = np.ascontiguousarray(array.reshape(-1))
+        tensors.append(tensor)
+    body: dict[str, Any] = {"model_name": model, "model_version": version, "outputs": tensors}
+    if request.id is not None:
+        body["id"] = request.id
+    header = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    if not chunks:
+        return header, None
+    return header + b"".join(chunks), len(header)
+
+
+def _raw(array: np.ndarray[Any, Any], datatype: str) -> bytes:
+    if datatype == "BYTES":
+        parts = []
+        for value in array.reshape(-1).tolist():
+            data = value.encode() if isinstance(value, str) else bytes(value)
+            parts.append(struct.pack("<I", len(data)) + data)
+        return b"".join(parts)
+    return np.ascontiguousarray(array, dtype=DATATYPES[datatype]).tobytes()
+
+
+def _text(value: Any) -> Any:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value

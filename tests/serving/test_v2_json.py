@@ -1,0 +1,53 @@
+"""The V2 REST codec: binary tensors in and out."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from modelship.errors import InvalidInput
+from modelship.serving.v2_json import V2Request, decode_request, encode_response
+
+
+def test_binary_bytes_elements_are_length_prefixed() -> None:
+    raw = b"".join(struct.pack("<I", len(s)) + s for s in (b"ab", b"", b"xyz"))
+    header = json.dumps(
+        {"inputs": [{"name": "s", "shape": [3], "datatype": "BYTES",
+                     "parameters": {"binary_data_size": len(raw)}}]}
+    ).encode()  # fmt: skip
+    decoded = decode_request(header + raw, str(len(header)))
+    assert decoded.inputs["s"].tolist() == [b"ab", b"", b"xyz"]
+    body, length = encode_response(
+        "m", "1", V2Request(inputs={}, all_binary=True), {"s": decoded.inputs["s"]}
+    )
+    assert length is not None
+    assert body[length:] == raw
+
+
+def test_numeric_binary_inputs_are_views_of_the_body() -> None:
+    x = np.arange(6, dtype=np.float32)
+    header = json.dumps(
+        {"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32",
+                     "parameters": {"binary_data_size": 24}}]}
+    ).encode()  # fmt: skip
+    decoded = decode_request(header + x.tobytes(), str(len(header)))
+    assert decoded.inputs["x"].shape == (2, 3)
+    assert not decoded.inputs["x"].flags.owndata  # no copy of the body was made
+    np.testing.assert_array_equal(decoded.inputs["x"].reshape(-1), x)
+
+
+@pytest.mark.parametrize(
+    ("tensor", "message"),
+    [
+        ({"name": "x", "shape": [2], "datatype": "FP33", "data": [1, 2]}, "datatype"),
+        ({"name": "x", "shape": [3], "datatype": "FP32", "data": [1, 2]}, "needs 3 values"),
+        ({"name": "x", "shape": [-1], "datatype": "FP32", "data": [1]}, "non-negative"),
+        ({"name": "x", "shape": [1], "datatype": "FP32"}, "neither"),
+    ],
+)
+def test_bad_tensors_are_invalid_input(tensor: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        decode_request(json.dumps({"inputs": [tensor]}).encode(), None)
