@@ -26,6 +26,11 @@ def _workers(server: RunningServer) -> set[int]:
     return {int(c) for c in children if "multiprocessing.spawn" in _cmdline(int(c))}
 
 
+def _listening(server: RunningServer) -> int:
+    """How many workers have started serving (each logs its address once it listens)."""
+    return server.output().count("REST API for")
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -59,7 +64,7 @@ def two_workers(
         "slow",
         tmp,
     )
-    _wait_for(lambda: len(_workers(server)) == 2)
+    _wait_for(lambda: _listening(server) == 2)
     yield server
     stop_server(server)
 
@@ -79,7 +84,9 @@ def test_a_killed_worker_is_replaced_and_requests_keep_succeeding(
     os.kill(victim, signal.SIGKILL)
     for i in range(10):  # the surviving worker answers while the replacement loads
         _predict(two_workers.url, seed=i)
-    _wait_for(lambda: len(_workers(two_workers)) == 2 and victim not in _workers(two_workers))
+    _wait_for(lambda: _listening(two_workers) == 3)
+    assert len(_workers(two_workers)) == 2
+    assert victim not in _workers(two_workers)
     assert "died with exit code -9" in two_workers.output()
     assert two_workers.process.poll() is None
 

@@ -80,6 +80,8 @@ def run_worker(settings: ServeSettings, reuse_port: bool = False) -> None:
         # Connections beyond what a worker can answer wait in the kernel, not in Python.
         backlog=2048,
     )
+    # Listen before saying so: from here on the kernel queues connections for this worker.
+    sock.listen(config.backlog)
     host, port = sock.getsockname()[:2]
     logger.info(
         "REST API for %s at http://%s:%d/v1/models/%s (pid %d)",
