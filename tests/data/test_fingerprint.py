@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from modelship.data.fingerprint import fingerprint, input_stats
 
@@ -38,3 +39,15 @@ def test_input_stats() -> None:
     assert stats["feature_mean"] == [0.25, 1.0]
     assert stats["feature_std"] == [0.25, 0.0]
     assert stats["class_counts"] == {"a": 0, "b": 2, "c": 0}
+
+
+def test_input_stats_match_numpy_on_many_rows() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random((10_000, 7, 4), dtype=np.float32)  # more rows than one block
+    y = rng.integers(0, 3, 10_000)
+    stats = input_stats(x, y, ["a", "b", "c"])
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    np.testing.assert_allclose(stats["feature_mean"], flat.mean(axis=0), atol=2e-6)
+    np.testing.assert_allclose(stats["feature_std"], flat.std(axis=0), atol=2e-6)
+    assert stats["std"] == pytest.approx(flat.std(), abs=2e-6)
+    assert sum(stats["class_counts"].values()) == 10_000

@@ -57,7 +57,9 @@ def _images(array: np.ndarray[Any, Any], path: Path) -> np.ndarray[Any, np.dtype
         raise InvalidInput(f"{path} holds images of shape {array.shape}, expected N x 28 x 28")
     if array.dtype != np.uint8:
         raise InvalidInput(f"{path} holds {array.dtype} pixels, expected unsigned bytes")
-    return (array.astype(np.float32) / np.float32(255.0)).astype(np.float32)
+    scaled = array.astype(np.float32)
+    scaled /= np.float32(255.0)  # in place: one float copy of the images, not two
+    return scaled
 
 
 def _labels(array: np.ndarray[Any, Any], path: Path) -> np.ndarray[Any, np.dtype[np.int64]]:
