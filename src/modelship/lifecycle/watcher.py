@@ -199,17 +199,19 @@ class Lifecycle:
     def _poll_model(self, config: ModelConfig) -> None:
         entry = self.registry.add_model(config.name, config.base_path)
         on_disk = set(list_versions(config.base_path))
-        for version in [v for v in entry.versions if v not in on_disk]:
-            logger.info("%s version %d was deleted; unloading it", config.name, version)
-            self._retire(entry.versions[version], drop=True)
-            self._failed.pop((config.name, version), None)
-        file_labels = self._read_labels(config)
-        label_targets = set(config.labels.values()) | set(file_labels.values())
+        # labels.json (what promote and rollback write) overrides the config's version_labels.
+        labels = {**config.labels, **self._read_labels(config)}
+        label_targets = set(labels.values())
         for _ in range(len(on_disk) + 1):  # a failed load changes what is wanted; retry
             candidates = {v for v in on_disk if not self._still_failed(config, v)}
             wanted = config.policy.select(candidates) | (label_targets & candidates)
             if not self._load_missing(entry, config, wanted):
                 break
+        # A deleted version keeps answering until the load pass above replaced it, if it could.
+        for version in [v for v in entry.versions if v not in on_disk]:
+            logger.info("%s version %d was deleted; unloading it", config.name, version)
+            self._retire(entry.versions[version], drop=True)
+            self._failed.pop((config.name, version), None)
         if any(entry.versions[v].available for v in wanted if v in entry.versions):
             for version, served in list(entry.versions.items()):
                 if version not in wanted and served.available:
@@ -217,7 +219,7 @@ class Lifecycle:
                         "%s version %d is no longer wanted; unloading", config.name, version
                     )
                     self._retire(served)
-        self._apply_labels(entry, {**config.labels, **file_labels})
+        self._apply_labels(entry, labels)
 
     def _load_missing(self, entry: ModelEntry, config: ModelConfig, wanted: set[int]) -> bool:
         """Load wanted versions that are not loaded, newest first; True if one failed."""
@@ -310,6 +312,8 @@ class Lifecycle:
         if served.runtime is None:
             if drop:
                 self._drop(served)
+            return
+        if served.state == "UNLOADING":  # already on its way out; a later poll drops it
             return
         served.state = "UNLOADING"
         timer = threading.Timer(UNLOAD_GRACE_SECONDS, self._finish_unload, (served, drop))

@@ -1,0 +1,85 @@
+"""The lifecycle driven poll by poll in-process: policies, labels and unloads, step by step."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from modelship.lifecycle import watcher
+from modelship.lifecycle.config import ModelConfig
+from modelship.lifecycle.labels import LabelsFile
+from modelship.lifecycle.policy import VersionPolicy
+from modelship.lifecycle.watcher import Lifecycle
+from modelship.registry import Registry
+from modelship.settings import ServeSettings
+from tests.fixtures.toy_models import softmax_linear, write_version
+
+
+@pytest.fixture(autouse=True)
+def no_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No request is in flight here: retire versions at once so each poll's effect is visible.
+    monkeypatch.setattr(watcher, "UNLOAD_GRACE_SECONDS", 0.0)
+
+
+def states(registry: Registry, name: str = "toy") -> dict[int, str]:
+    return {v: s.state for v, s in sorted(registry.model(name).versions.items())}
+
+
+def settle(lifecycle: Lifecycle) -> None:
+    lifecycle.poll()
+    for timer in lifecycle._timers:
+        timer.join()
+
+
+def make(tmp_path: Path, versions: list[int], **kwargs: object) -> tuple[Lifecycle, Registry]:
+    base = tmp_path / "toy"
+    for version in versions:
+        write_version(base, version, softmax_linear(784, 10, seed=version)[0])
+    registry = Registry()
+    config = ModelConfig(name="toy", base_path=base, **kwargs)  # type: ignore[arg-type]
+    lifecycle = Lifecycle(registry, ServeSettings(), [config])
+    return lifecycle, registry
+
+
+def test_latest_two_keeps_two_and_warms_up(tmp_path: Path) -> None:
+    lifecycle, registry = make(tmp_path, [1, 2, 3], policy=VersionPolicy("latest", num_versions=2))
+    settle(lifecycle)
+    assert states(registry) == {2: "AVAILABLE", 3: "AVAILABLE"}
+    assert registry.resolve("toy").version == 3
+    write_version(tmp_path / "toy", 4, softmax_linear(784, 10, seed=4)[0])
+    settle(lifecycle)
+    assert states(registry) == {2: "END", 3: "AVAILABLE", 4: "AVAILABLE"}
+    assert registry.model("toy").versions[2].runtime is None  # memory released
+
+
+def test_deleted_version_serves_until_its_replacement_is_ready(tmp_path: Path) -> None:
+    lifecycle, registry = make(tmp_path, [1, 2])
+    settle(lifecycle)
+    assert states(registry) == {2: "AVAILABLE"}
+    shutil.rmtree(tmp_path / "toy" / "2")
+    settle(lifecycle)
+    assert states(registry) == {1: "AVAILABLE"}
+
+
+def test_labels_need_an_available_version_unless_allowed(tmp_path: Path) -> None:
+    lifecycle, registry = make(tmp_path, [1, 2], labels={"stable": 1, "later": 9})
+    settle(lifecycle)
+    # The label's version is loaded beside the policy's; a label on a missing version is not set.
+    assert states(registry) == {1: "AVAILABLE", 2: "AVAILABLE"}
+    assert registry.model("toy").labels == {"stable": 1}
+    labels = LabelsFile()
+    labels.promote("stable", 2)
+    labels.write(tmp_path / "toy")
+    settle(lifecycle)
+    assert registry.model("toy").labels == {"stable": 2}
+    assert states(registry) == {1: "END", 2: "AVAILABLE"}
+
+    allowing = Lifecycle(
+        Registry(),
+        ServeSettings(allow_version_labels_for_unavailable_models=True),
+        lifecycle.configs,
+    )
+    settle(allowing)
+    assert allowing.registry.model("toy").labels == {"stable": 2, "later": 9}
