@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
+
+from tests.conftest import ToyModel, start_server
 
 
 def test_health_check(grpc_channel: grpc.Channel) -> None:
@@ -31,3 +36,17 @@ def test_reflection_lists_services_and_messages(grpc_channel: grpc.Channel) -> N
     } <= services
     predict = database.FindFileContainingSymbol("tensorflow.serving.PredictRequest")
     assert "PredictRequest" in [m.name for m in predict.message_type]
+
+
+def test_a_taken_port_stops_the_server_with_a_message(toy_model: ToyModel, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["--model_name", "toy", "--model_base_path", str(toy_model.base_path)]
+        with pytest.raises(RuntimeError, match=f"cannot listen for gRPC on 127.0.0.1:{port}"):
+            start_server(
+                [*args, "--port", str(port), "--grpc_host", "127.0.0.1", "--workers", "1"],
+                "toy",
+                tmp_path,
+            )

@@ -141,7 +141,12 @@ async def start_grpc(dataplane: DataPlane, settings: ServeSettings) -> GrpcServe
     if settings.port == 0:
         return None
     grpc_server = build_grpc_server(
-        dataplane, settings.grpc_host, settings.port, max_message_bytes=settings.max_body_bytes
+        dataplane,
+        settings.grpc_host,
+        settings.port,
+        max_message_bytes=settings.max_body_bytes,
+        # Worker processes share the port; a lone server must not share it with a stranger.
+        reuse_port=settings.worker_count() > 1,
     )
     await grpc_server.start()
     logger.info("gRPC API at %s:%d", settings.grpc_host, grpc_server.port)
