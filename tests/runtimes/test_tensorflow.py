@@ -30,7 +30,7 @@ def test_savedmodel_alone_is_served_by_tensorflow(pair_dir: Path) -> None:
     runtime = load_runtime(pair_dir)
     try:
         assert runtime.name == "tensorflow"
-        assert list(runtime.signatures) == ["serving_default", "norm"]
+        assert list(runtime.signatures) == ["serving_default", "greet", "norm"]
     finally:
         runtime.close()
 
@@ -120,3 +120,34 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_keras_model_export_is_served(tmp_path: Path) -> None:
+    import keras
+
+    keras.utils.set_random_seed(2)
+    features = keras.Input(shape=(4,), name="features")
+    extra = keras.Input(shape=(2,), name="extra")
+    joined = keras.layers.Concatenate()([features, extra])
+    scores = keras.layers.Dense(3, activation="softmax", name="scores")(joined)
+    value = keras.layers.Dense(1, name="value")(joined)
+    model = keras.Model([features, extra], [scores, value])
+    model.export(str(tmp_path / "1"), verbose=False)
+
+    runtime = load_runtime(tmp_path / "1")
+    try:
+        assert {"serving_default", "serve"} <= set(runtime.signatures)
+        signature = runtime.signatures["serving_default"]
+        assert {k: v.shape for k, v in signature.inputs.items()} == {
+            "extra": (-1, 2),
+            "features": (-1, 4),
+        }
+        rng = np.random.default_rng(0)
+        x = {"features": rng.random((5, 4), "float32"), "extra": rng.random((5, 2), "float32")}
+        got = runtime.predict("serving_default", x)
+        want_scores, want_value = model.predict([x["features"], x["extra"]], verbose=0)
+        # Keras names the exported outputs by position.
+        np.testing.assert_allclose(got["output_0"], want_scores, atol=1e-5)
+        np.testing.assert_allclose(got["output_1"], want_value, atol=1e-5)
+    finally:
+        runtime.close()

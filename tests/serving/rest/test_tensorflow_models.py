@@ -84,7 +84,8 @@ def test_metadata_reports_every_signature_def(pair: tuple[RunningServer, Path]) 
     answer = httpx.get(f"{server.url}/v1/models/pair/metadata", timeout=10).json()
     assert answer["model_spec"]["version"] == "2"
     defs = answer["metadata"]["signature_def"]["signature_def"]
-    assert set(defs) == {"serving_default", "norm"}
+    assert set(defs) == {"serving_default", "greet", "norm"}
+    assert defs["greet"]["inputs"]["text"]["dtype"] == "DT_STRING"
     default = defs["serving_default"]
     assert default["method_name"] == "tensorflow/serving/predict"
     assert {k: v["dtype"] for k, v in default["inputs"].items()} == {
@@ -139,6 +140,17 @@ def test_other_signature_by_name(pair: tuple[RunningServer, Path]) -> None:
     np.testing.assert_allclose(answer.json()["outputs"], expected, atol=1e-5)
 
 
+def test_string_signature_with_text_and_b64(pair: tuple[RunningServer, Path]) -> None:
+    server, _ = pair
+    body = {"signature_name": "greet", "instances": ["ann", {"b64": "Ym9i"}]}
+    answer = _post(server, "/v1/models/pair:predict", body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == [
+        {"greeting": "hello ann", "length": 3},
+        {"greeting": "hello bob", "length": 3},
+    ]
+
+
 def test_missing_input_is_named(pair: tuple[RunningServer, Path]) -> None:
     server, _ = pair
     answer = _post(server, "/v1/models/pair:predict", {"inputs": {"a": A.tolist()}})
@@ -154,13 +166,13 @@ def test_without_serving_default_a_signature_must_be_named(
 ) -> None:
     server, version = nodefault
     defs = httpx.get(f"{server.url}/v1/models/nodefault/metadata", timeout=10).json()
-    assert set(defs["metadata"]["signature_def"]["signature_def"]) == {"combine", "norm"}
+    assert set(defs["metadata"]["signature_def"]["signature_def"]) == {"combine", "greet", "norm"}
 
     unnamed = _post(server, "/v1/models/nodefault:predict", {"inputs": A.tolist()})
     assert unnamed.status_code == 400
     error = unnamed.json()["error"]
     assert "serving_default" in error
-    assert "combine, norm" in error
+    assert "combine, greet, norm" in error
 
     named = _post(
         server,
