@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from modelship.errors import ModelshipError
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.rest.errors import error_response, handle_modelship_error, handle_unexpected
+from modelship.serving.rest.fastpath import PredictFastPath
 from modelship.serving.rest.metrics import metrics_routes
 from modelship.serving.rest.openapi import openapi_routes
 from modelship.serving.rest.tfserving import tf_serving_routes
@@ -85,4 +86,4 @@ def build_app(
         lifespan=lifespan,
     )
     app.state.dataplane = dataplane
-    return ReplicaHeader(app)
+    return PredictFastPath(ReplicaHeader(app), dataplane, max_body_bytes)

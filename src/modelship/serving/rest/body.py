@@ -6,7 +6,7 @@ from starlette.requests import Request
 
 from modelship.errors import InvalidInput, PayloadTooLarge
 
-__all__ = ["read_body"]
+__all__ = ["read_body", "too_large_message"]
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -16,19 +16,20 @@ async def read_body(request: Request, limit: int) -> bytes:
         if not declared.isdigit():
             raise InvalidInput("Content-Length must be a number of bytes")
         if int(declared) > limit:
-            raise PayloadTooLarge(_too_large(int(declared), limit))
+            raise PayloadTooLarge(too_large_message(int(declared), limit))
         return await request.body()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(_too_large(size, limit))
+            raise PayloadTooLarge(too_large_message(size, limit))
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(size: int, limit: int) -> str:
+def too_large_message(size: int, limit: int) -> str:
+    """What to tell a client whose body is over the limit."""
     return (
         f"request body of {size} bytes exceeds the limit of {limit} bytes; send binary tensors "
         "or b64 images, or raise --max_body_bytes"

@@ -21,7 +21,7 @@ from modelship.serving.metrics import API_REST_TFS
 from modelship.serving.rest.body import read_body
 from modelship.serving.tfs_json import decode_body, encode_outputs, parse_predict_body
 
-__all__ = ["tf_serving_routes"]
+__all__ = ["predict_body", "tf_serving_routes"]
 
 _PREFIXES = ("", "/versions/{version}", "/labels/{label}")
 
@@ -40,6 +40,18 @@ def _spec(request: Request) -> ModelSpec:
         version=int(version) if version is not None else None,
         label=params.get("label"),
     )
+
+
+async def predict_body(dataplane: DataPlane, served: ServedVersion, raw: bytes) -> bytes:
+    """The JSON answer to a predict request body addressed to ``served``."""
+    body = decode_body(raw)
+    requested = body.get("signature_name", "") if isinstance(body, dict) else ""
+    if not isinstance(requested, str):
+        raise InvalidInput('"signature_name" must be a string')
+    signature_name, signature = dataplane.signature(served, requested)
+    arrays, row_format = parse_predict_body(body, signature)
+    outputs = await dataplane.predict(served, signature_name, arrays)
+    return encode_outputs(outputs, row_format)
 
 
 def tf_serving_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
@@ -98,17 +110,9 @@ def tf_serving_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
             )
 
     async def _predict(request: Request, served: ServedVersion) -> Response:
-        body = decode_body(await read_body(request, max_body_bytes))
-        requested = body.get("signature_name", "") if isinstance(body, dict) else ""
-        if not isinstance(requested, str):
-            raise InvalidInput('"signature_name" must be a string')
-        signature_name, signature = dataplane.signature(served, requested)
-        arrays, row_format = parse_predict_body(body, signature)
-        outputs = await dataplane.predict(served, signature_name, arrays)
+        answer = await predict_body(dataplane, served, await read_body(request, max_body_bytes))
         return Response(
-            encode_outputs(outputs, row_format),
-            media_type="application/json",
-            headers={"x-model-version": str(served.version)},
+            answer, media_type="application/json", headers={"x-model-version": str(served.version)}
         )
 
     routes: list[Route] = []

@@ -1,0 +1,60 @@
+"""The thread executor: slow or unknown models run on the pool, tiny ones inline."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from modelship.registry import ServedVersion
+from modelship.runtimes.base import Arrays, Runtime
+from modelship.serving.executor import ThreadExecutor
+from tests.fixtures.toy_models import two_in_two_out, write_version
+
+
+class WhereItRan:
+    """Runs the real model and records the thread of each call."""
+
+    def __init__(self, inner: Runtime) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.signatures = inner.signatures
+        self.threads: list[str] = []
+
+    def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
+        self.threads.append(threading.current_thread().name)
+        return self.inner.predict(signature_name, inputs)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _inputs(rows: int) -> Arrays:
+    return {"a": np.ones((rows, 3), np.float32), "b": np.ones((rows, 3), np.float32)}
+
+
+def test_tiny_calls_run_inline_after_the_first_and_big_ones_on_the_pool(tmp_path: Path) -> None:
+    served = ServedVersion("pair", 1, write_version(tmp_path / "pair", 1, two_in_two_out()))
+    served.load(threads=1)
+    assert served.runtime is not None
+    recorder = WhereItRan(served.runtime)
+    served.runtime = recorder
+    executor = ThreadExecutor(inline_seconds=0.5)
+
+    async def main() -> None:
+        for _ in range(3):
+            out = await executor.run(served, "serving_default", _inputs(2))
+            np.testing.assert_array_equal(out["sum"], np.full((2, 3), 2.0))
+        # Far more rows than the inline budget covers: back to the pool.
+        await executor.run(served, "serving_default", _inputs(2_000_000))
+
+    try:
+        asyncio.run(main())
+    finally:
+        executor.close()
+        served.unload()
+    assert recorder.threads[0].startswith("inference")
+    assert recorder.threads[1:3] == ["MainThread", "MainThread"]
+    assert recorder.threads[3].startswith("inference")
