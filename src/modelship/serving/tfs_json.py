@@ -72,7 +72,7 @@ def _parse_instances(instances: Any, signature: Signature) -> Arrays:
                 f"the signature has {len(names)} inputs ({', '.join(names)}): each instance "
                 "must be an object naming them"
             )
-        return {names[0]: _to_array(names[0], instances, signature)}
+        return {names[0]: to_array(names[0], instances, signature)}
     columns: dict[str, list[Any]] = {}
     for i, instance in enumerate(instances):
         if not isinstance(instance, dict):
@@ -83,22 +83,22 @@ def _parse_instances(instances: Any, signature: Signature) -> Arrays:
             )
         for key, value in instance.items():
             columns.setdefault(key, []).append(value)
-    return {key: _to_array(key, values, signature) for key, values in columns.items()}
+    return {key: to_array(key, values, signature) for key, values in columns.items()}
 
 
 def _parse_columns(inputs: Any, signature: Signature) -> Arrays:
     names = list(signature.inputs)
     if isinstance(inputs, dict) and "b64" not in inputs:
-        return {key: _to_array(key, value, signature) for key, value in inputs.items()}
+        return {key: to_array(key, value, signature) for key, value in inputs.items()}
     if len(names) != 1:
         raise InvalidInput(
             f"the signature has {len(names)} inputs ({', '.join(names)}): "
             '"inputs" must be an object naming them'
         )
-    return {names[0]: _to_array(names[0], inputs, signature)}
+    return {names[0]: to_array(names[0], inputs, signature)}
 
 
-def _to_array(name: str, value: Any, signature: Signature) -> np.ndarray[Any, Any]:
+def to_array(name: str, value: Any, signature: Signature) -> np.ndarray[Any, Any]:
     spec = signature.inputs.get(name)
     dtype = spec.numpy_dtype if spec is not None else None
     binary = _looks_binary(value)

@@ -77,3 +77,19 @@ def test_predict_specific_version(half_server: RunningServer) -> None:
         "-X", "POST", f"{half_server.url}/v1/models/half_plus_two/versions/123:predict",
     )  # fmt: skip
     assert answer == {"predictions": [2.5, 3.0, 4.5]}
+
+
+def test_regress(half_server: RunningServer) -> None:
+    answer = curl(
+        "-d", '{"examples": [{"x": 1.0}, {"x": 2.0}]}',
+        "-X", "POST", f"{half_server.url}/v1/models/half_plus_two:regress",
+    )  # fmt: skip
+    assert answer == {"results": [2.5, 3.0]}
+
+
+def test_regress_with_shared_context(half_server: RunningServer) -> None:
+    answer = curl(
+        "-d", '{"context": {"x": 4.0}, "examples": [{}, {"x": 6.0}]}',
+        "-X", "POST", f"{half_server.url}/v1/models/half_plus_two:regress",
+    )  # fmt: skip
+    assert answer == {"results": [4.0, 5.0]}

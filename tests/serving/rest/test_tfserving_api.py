@@ -94,7 +94,14 @@ BAD_REQUESTS = [
     ),
     ("/v1/models/toy:predict", orjson.dumps({"instances": [ROW] * 100}), 413, "exceeds the limit"),
     ("/v1/models/toy:explode", orjson.dumps({"instances": [ROW]}), 400, "unknown method"),
-    ("/v1/models/toy:classify", orjson.dumps({"examples": [{"images": ROW}]}), 501, "classify"),
+    (
+        "/v1/models/toy:classify",
+        orjson.dumps({"examples": [{"pixels": ROW}]}),
+        400,
+        "lacks feature",
+    ),
+    ("/v1/models/toy:classify", orjson.dumps({"examples": []}), 400, "non-empty"),
+    ("/v1/models/toy:regress", orjson.dumps({"examples": [{"images": ROW}]}), 400, "regress needs"),
 ]
 
 
@@ -138,3 +145,14 @@ def test_empty_base_path_makes_serve_exit_with_a_message(
     with pytest.raises(RuntimeError, match="no model version found") as info:
         start_server(["--model_name", "empty", "--model_base_path", str(base)], "empty", base)
     assert "Traceback" not in str(info.value)
+
+
+def test_classify_answers_labels_and_scores(toy_server: RunningServer, toy_model: ToyModel) -> None:
+    x = np.random.default_rng(3).random((2, 784), dtype=np.float32)
+    body = {"examples": [{"images": x[0].tolist()}, {"images": x[1].tolist()}]}
+    answer = post(toy_server, "/v1/models/toy:classify", orjson.dumps(body))
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    expected = reference_softmax_linear(x, toy_model.weight, toy_model.bias)
+    assert [label for label, _ in results[0]] == [f"class{i}" for i in range(10)]
+    np.testing.assert_allclose([[s for _, s in row] for row in results], expected, atol=1e-5)

@@ -66,6 +66,25 @@ def _paths() -> dict[str, Any]:
         },
         "responses": {"200": {"description": "predictions or outputs"}, **_ERRORS},
     }
+    examples = {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "signature_name": {"type": "string"},
+                            "context": {"type": "object"},
+                            "examples": {"type": "array", "items": {"type": "object"}},
+                        },
+                        "required": ["examples"],
+                    }
+                }
+            },
+        },
+        "responses": {"200": {"description": "results"}, **_ERRORS},
+    }
     paths: dict[str, Any] = {}
     for suffix, names in (
         ("", ("model",)),
@@ -77,6 +96,16 @@ def _paths() -> dict[str, Any]:
         paths[base] = {"get": {**status, "parameters": params}}
         paths[base + "/metadata"] = {"get": {**metadata, "parameters": params}}
         paths[base + ":predict"] = {"post": {**predict, "parameters": params}}
+        paths[base + ":classify"] = {
+            "post": {
+                **examples,
+                "summary": "Classify: [label, score] per class",
+                "parameters": params,
+            }
+        }
+        paths[base + ":regress"] = {
+            "post": {**examples, "summary": "Regress: one value per example", "parameters": params}
+        }
     return paths
 
 

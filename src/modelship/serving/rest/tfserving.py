@@ -14,11 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from modelship.errors import InvalidInput, ModelshipError, Unimplemented, VersionNotFound
+from modelship.errors import InvalidInput, ModelshipError, VersionNotFound
 from modelship.registry import ServedVersion
 from modelship.serving.dataplane import DataPlane, ModelSpec
 from modelship.serving.metrics import API_REST_TFS
 from modelship.serving.rest.body import read_body
+from modelship.serving.tfs_examples import parse_examples
 from modelship.serving.tfs_json import decode_body, encode_outputs, parse_predict_body
 
 __all__ = ["predict_body", "tf_serving_routes"]
@@ -83,10 +84,7 @@ def tf_serving_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
         if name == "predict":
             return await predict(request)
         if name in ("classify", "regress"):
-            raise Unimplemented(
-                f"{name} is not available for this model: call :predict, whose signature "
-                "this model serves"
-            )
+            return await classify_or_regress(request, name)
         raise InvalidInput(f"unknown method :{name}; use :predict, :classify or :regress")
 
     async def predict(request: Request) -> Response:
@@ -113,6 +111,25 @@ def tf_serving_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
         answer = await predict_body(dataplane, served, await read_body(request, max_body_bytes))
         return Response(
             answer, media_type="application/json", headers={"x-model-version": str(served.version)}
+        )
+
+    async def classify_or_regress(request: Request, method: str) -> Response:
+        served = dataplane.resolve(_spec(request))
+        body = decode_body(await read_body(request, max_body_bytes))
+        requested = body.get("signature_name", "") if isinstance(body, dict) else ""
+        if not isinstance(requested, str):
+            raise InvalidInput('"signature_name" must be a string')
+        signature_name, signature = dataplane.signature(served, requested)
+        inputs = parse_examples(body, signature)
+        results: Any
+        if method == "classify":
+            results = await dataplane.classify(served, signature_name, inputs)
+        else:
+            results = await dataplane.regress(served, signature_name, inputs)
+        return Response(
+            orjson.dumps({"results": results}),
+            media_type="application/json",
+            headers={"x-model-version": str(served.version)},
         )
 
     routes: list[Route] = []
