@@ -7,10 +7,13 @@ a missing package does, so these tests hold whether or not TensorFlow is install
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -115,5 +118,43 @@ def test_serve_onnx_without_tensorflow(toy_model: ToyModel, tmp_path: Path) -> N
         )
         assert answer.status_code == 200
         assert len(answer.json()["predictions"][0]) == 10
+    finally:
+        stop_server(server)
+
+
+def test_new_savedmodel_version_reports_the_extra_while_onnx_keeps_serving(
+    toy_model: ToyModel, tmp_path: Path
+) -> None:
+    base = tmp_path / "toy"
+    shutil.copytree(toy_model.base_path, base)
+    server = start_server(
+        ["--model_name", "toy", "--model_base_path", str(base)],
+        "toy",
+        tmp_path,
+        env=_shadow_env(tmp_path),
+    )
+    try:
+        # Published as exporters do: complete under a hidden name, then renamed into place.
+        staged = _savedmodel_only(tmp_path / "staging")
+        os.rename(staged, base / "2")
+        status: dict[str, Any] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            answer = httpx.get(f"{server.url}/v1/models/toy/versions/2", timeout=10)
+            if answer.status_code == 200:
+                (status,) = answer.json()["model_version_status"]
+                if status["state"] == "END":
+                    break
+            time.sleep(0.2)
+        assert status.get("state") == "END", status
+        assert status["status"]["error_code"] == "FAILED_PRECONDITION"
+        assert HINT in status["status"]["error_message"]
+        answer = httpx.post(
+            f"{server.url}/v1/models/toy:predict",
+            content=orjson.dumps({"instances": [[0.5] * 784]}),
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        assert answer.headers["x-model-version"] == "1"
     finally:
         stop_server(server)
