@@ -109,10 +109,22 @@ class Load:
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+    """Resident memory of ``pid`` and its child processes (the workers), in MiB."""
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if int(proc.name) == pid or ppid == pid:
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -137,6 +149,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--hidden", type=int, default=2048, help="hidden units (memory/version)")
     parser.add_argument("--threads", type=int, default=2, help="client threads")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument(
         "--window", type=float, default=3.0, help="seconds of each steady and swap window"
     )
@@ -153,7 +166,8 @@ def main() -> None:
     server = subprocess.Popen(
         [str(BIN / "modelship"), "serve", "--model_name", "mlp", "--model_base_path", str(base),
          "--rest_api_port", str(port), "--rest_api_host", "127.0.0.1",
-         "--file_system_poll_wait_seconds", str(POLL_SECONDS), "--log_level", "warning"],
+         "--file_system_poll_wait_seconds", str(POLL_SECONDS), "--log_level", "warning",
+         "--workers", str(args.workers)],
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1/models/mlp"
     load = Load(url + ":predict", args.threads)
@@ -210,6 +224,7 @@ def main() -> None:
         "rss_mb_after_first_cycle": rss[0],
         "rss_mb_after_last_cycle": rss[-1],
         "cycles": args.cycles,
+        "workers": args.workers,
         "model_weights_mb": (784 * args.hidden + args.hidden * 10) * 4 / 2**20,
     }
     for phase, values in sorted(phases.items()):

@@ -64,6 +64,10 @@ def server(config_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "0.2",
             "--file_system_poll_wait_seconds",
             "0.2",
+            # One process: a gRPC reload reaches the only registry, and every answer comes
+            # from the state the test just waited for.
+            "--workers",
+            "1",
         ],
         "pair",
         tmp_path_factory.mktemp("server"),

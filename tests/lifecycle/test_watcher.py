@@ -51,6 +51,9 @@ def server(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run
             str(repo),
             "--file_system_poll_wait_seconds",
             POLL,
+            # One process: every request sees the same registry, so "switched" is exact.
+            "--workers",
+            "1",
         ],
         "toy",
         tmp_path_factory.mktemp("server"),
