@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
+from modelship.registry import Registry, ServedVersion
+from modelship.serving.dataplane import DataPlane
+from modelship.serving.executor import ThreadExecutor
+from modelship.serving.grpc.server import build_grpc_server
 from tests.conftest import ToyModel, start_server
 
 
@@ -50,3 +55,43 @@ def test_a_taken_port_stops_the_server_with_a_message(toy_model: ToyModel, tmp_p
                 "toy",
                 tmp_path,
             )
+
+
+def test_health_follows_the_registry(toy_model: ToyModel) -> None:
+    """NOT_SERVING once the only version is gone, for the model and for the server."""
+    registry = Registry()
+    registry.add_model("toy", toy_model.base_path)
+    served = ServedVersion(model="toy", version=1, path=toy_model.base_path / "1")
+    served.load()
+    registry.set_version(served)
+    dataplane = DataPlane(registry, ThreadExecutor())
+    serving = health_pb2.HealthCheckResponse.SERVING
+    not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+
+    async def scenario() -> list[tuple[int, int]]:
+        server = build_grpc_server(dataplane, "127.0.0.1", 0, reuse_port=False)
+        server.health_interval = 0.05
+        await server.start()
+        seen = []
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+                stub = health_pb2_grpc.HealthStub(channel)
+
+                async def statuses() -> tuple[int, int]:
+                    toy = await stub.Check(health_pb2.HealthCheckRequest(service="toy"))
+                    whole = await stub.Check(health_pb2.HealthCheckRequest(service=""))
+                    return toy.status, whole.status
+
+                seen.append(await statuses())
+                served.unload()
+                for _ in range(200):  # the refresh runs every 50 ms; give it up to 10 s
+                    await asyncio.sleep(0.05)
+                    if (await statuses())[0] != serving:
+                        break
+                seen.append(await statuses())
+        finally:
+            await server.stop(1)
+            dataplane.executor.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [(serving, serving), (not_serving, not_serving)]
