@@ -71,13 +71,15 @@ _MESSAGE = _message_class()
 class BatchingParameters:
     """How requests to one version are merged into batches.
 
-    Defaults suit a CPU: one batch thread per core, a short wait so concurrent requests can
-    join (TF Serving's advice for CPUs is 0 to 10 ms), and batches small enough that a batch
-    never makes one caller wait long for the others.
+    Defaults suit a CPU: one batch thread per core, batches small enough that one never makes
+    a caller wait long for the others, and no timeout: requests that arrive while the batch
+    threads are busy form the next batch by themselves. Measured with wrk at 64 connections on
+    2 cores (8 784x784 layers): no batching ~120 req/s; batching with a 0 us timeout ~480 req/s;
+    with 1000 us ~400 req/s (the wait only added latency once the threads were saturated).
     """
 
     max_batch_size: int = 64
-    batch_timeout_micros: int = 1000
+    batch_timeout_micros: int = 0
     max_enqueued_batches: int = 100
     num_batch_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     allowed_batch_sizes: tuple[int, ...] = ()
