@@ -38,7 +38,9 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for initialisation, dropout, shuffling.")] = 0,
     batch_size: Annotated[int, typer.Option(min=1, help="Examples per step.")] = 64,
     learning_rate: Annotated[float, typer.Option(help="Adam's learning rate.")] = 1e-3,
-    threads: Annotated[int, typer.Option(min=0, help="CPU threads; 0 = min(4, cores).")] = 0,
+    threads: Annotated[
+        int, typer.Option(min=0, help="CPU threads; 0 = the recipe's choice (1 for the MLP).")
+    ] = 0,
     mirror: Annotated[
         list[str] | None,
         typer.Option(help="Base URL to download MNIST from (repeatable); default: public mirrors."),

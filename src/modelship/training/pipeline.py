@@ -235,7 +235,7 @@ def train_model(
         seed: seeds initialisation, dropout and shuffling.
         batch_size: examples per step.
         learning_rate: Adam's step size.
-        threads: CPU threads for training; 0 picks ``min(4, cores)``.
+        threads: CPU threads for training; 0 lets the recipe pick (1 for the MLP).
         mirrors: base URLs to fetch missing MNIST files from; ``None`` uses the public ones.
         console: where progress goes.
     """

@@ -48,7 +48,8 @@ class TrainParams:
         batch_size: examples per optimiser step.
         learning_rate: the optimiser's step size (Adam in the seeds).
         seed: seeds weight init, dropout and the shuffling order.
-        threads: intra-op CPU threads; 0 picks ``min(4, cores)``.
+        threads: intra-op CPU threads; 0 lets the recipe pick (1 for the MLPs: more threads
+            only add synchronisation to such small matrix products).
     """
 
     epochs: int = 5
