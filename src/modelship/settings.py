@@ -43,6 +43,8 @@ class ServeSettings(BaseSettings):
     workers: int = Field(default=0, ge=0, description="worker processes; 0: one per core")
     intra_op_threads: int = Field(default=0, ge=0)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Largest b64 image accepted by image models, width x height (checked before decoding).
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
     file_system_poll_wait_seconds: float = Field(default=1.0, ge=0)
     model_config_file_poll_wait_seconds: float = Field(default=0.0, ge=0)
     enable_batching: bool = False

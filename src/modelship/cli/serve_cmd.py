@@ -49,6 +49,14 @@ def serve(
     max_body_bytes: Annotated[
         int | None, _flag("--max_body_bytes", "--max-body-bytes", help="Largest request body")
     ] = None,
+    max_image_pixels: Annotated[
+        int | None,
+        _flag(
+            "--max_image_pixels",
+            "--max-image-pixels",
+            help="Largest b64 image, width x height [40000000]",
+        ),
+    ] = None,
     intra_op_threads: Annotated[
         int | None,
         _flag(

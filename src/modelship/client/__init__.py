@@ -1,5 +1,5 @@
 """Clients for modelship's (and TensorFlow Serving's) APIs."""
 
-from modelship.client.rest import AsyncClient, Client, ServerError, top_class
+from modelship.client.rest import AsyncClient, Client, ServerError, b64_image, top_class
 
-__all__ = ["AsyncClient", "Client", "ServerError", "top_class"]
+__all__ = ["AsyncClient", "Client", "ServerError", "b64_image", "top_class"]

@@ -24,6 +24,7 @@ from modelship.runtimes.base import Arrays
 from modelship.serving.executor import InferenceExecutor
 from modelship.serving.inputs import conform_inputs
 from modelship.serving.metrics import Metrics
+from modelship.serving.preprocess import ImageDecoder, image_spec
 from modelship.signature import DEFAULT_SIGNATURE, Signature
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class DataPlane:
         self.metrics = metrics if metrics is not None else Metrics(registry)
         # Set by the server: what keeps the registry in step with the repository and config.
         self.lifecycle: Lifecycle | None = None
+        # Decodes encoded images sent to image models; the server sets its pixel limit.
+        self.images = ImageDecoder()
 
     def resolve(self, spec: ModelSpec) -> ServedVersion:
         return self.registry.resolve(spec.name, spec.version, spec.label)
@@ -90,6 +93,9 @@ class DataPlane:
                 f"unknown output(s) {', '.join(unknown)}; the signature returns "
                 f"{', '.join(signature.outputs)}"
             )
+        image = image_spec(served)
+        if image is not None:
+            inputs = await self.images.decode_inputs(inputs, signature, image)
         conformed = conform_inputs(signature, inputs)
         outputs = await self.executor.run(served, name, conformed)
         return {o: outputs[o] for o in output_filter} if output_filter else outputs

@@ -21,6 +21,7 @@ from modelship.serving.dataplane import DataPlane
 from modelship.serving.executor import InferenceExecutor, ThreadExecutor
 from modelship.serving.grpc.server import grpc_lifespan
 from modelship.serving.metrics import Metrics
+from modelship.serving.preprocess import ImageDecoder
 from modelship.serving.rest.app import build_app
 from modelship.settings import ServeSettings
 
@@ -43,6 +44,7 @@ def build_dataplane(settings: ServeSettings) -> DataPlane:
     metrics = Metrics(registry)
     executor = build_executor(settings, metrics)
     dataplane = DataPlane(registry, executor, metrics)
+    dataplane.images = ImageDecoder(max_pixels=settings.max_image_pixels)
     try:
         dataplane.lifecycle = start_lifecycle(
             registry, settings
@@ -98,6 +100,7 @@ def run_worker(settings: ServeSettings, reuse_port: bool = False) -> None:
         if dataplane.lifecycle is not None:
             dataplane.lifecycle.stop()
         dataplane.executor.close()
+        dataplane.images.close()
         for entry in dataplane.registry.models():
             for served in entry.versions.values():
                 served.unload()

@@ -18,9 +18,11 @@ from modelship.errors import InvalidInput, ModelshipError, VersionNotFound
 from modelship.registry import ServedVersion
 from modelship.serving.dataplane import DataPlane, ModelSpec
 from modelship.serving.metrics import API_REST_TFS
+from modelship.serving.preprocess import find_images, image_spec, images_array
 from modelship.serving.rest.body import read_body
 from modelship.serving.tfs_examples import parse_examples
 from modelship.serving.tfs_json import decode_body, encode_outputs, parse_predict_body
+from modelship.serving.topk import add_top_k, requested_top_k
 
 __all__ = ["predict_body", "tf_serving_routes"]
 
@@ -50,8 +52,19 @@ async def predict_body(dataplane: DataPlane, served: ServedVersion, raw: bytes) 
     if not isinstance(requested, str):
         raise InvalidInput('"signature_name" must be a string')
     signature_name, signature = dataplane.signature(served, requested)
-    arrays, row_format = parse_predict_body(body, signature)
+    top_k = requested_top_k(body)
+    # An image model also takes {"b64": ...} images, decoded by the dataplane; anything else
+    # is a plain JSON tensor.
+    found = find_images(body, signature) if image_spec(served) is not None else None
+    if found is not None:
+        name, values, row_format = found
+        arrays = {name: images_array(values)}
+    else:
+        arrays, row_format = parse_predict_body(body, signature)
     outputs = await dataplane.predict(served, signature_name, arrays)
+    if top_k is not None:
+        labels = served.manifest.labels if served.manifest is not None else []
+        outputs = add_top_k(outputs, labels, top_k)
     return encode_outputs(outputs, row_format)
 
 
