@@ -7,7 +7,7 @@ EXTRAS ?= torch,tensorflow,dev
 # The stamp changes whenever the declared or pinned dependencies change, so `setup` is a no-op otherwise.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt requirements/*.txt 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: setup demo test lint format bench clean protos
+.PHONY: setup demo demo-images test lint format bench clean protos
 
 setup: $(STAMP)
 
@@ -22,6 +22,10 @@ $(STAMP):
 
 demo: setup
 	$(BIN)/modelship demo
+
+# The image classifier end to end: synthetic images, CNN, served version, b64 JPEG predictions.
+demo-images: setup
+	$(BIN)/modelship demo-images
 
 test: setup
 	$(BIN)/python -m pytest

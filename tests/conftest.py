@@ -145,3 +145,59 @@ def toy_server(
     )
     yield server
     stop_server(server)
+
+
+@dataclass
+class ImageModel:
+    """The image classifier trained once per session on the synthetic shapes, at 64 pixels."""
+
+    data: Path
+    base_path: Path
+    result: object  # modelship.training.images.ImageTrainResult (torch is imported lazily)
+
+
+IMAGE_TEST_SIZE = 64
+
+
+@pytest.fixture(scope="session")
+def image_model(tmp_path_factory: pytest.TempPathFactory) -> ImageModel:
+    pytest.importorskip("torch")
+    from rich.console import Console
+
+    from modelship.data.synthetic import write_synthetic_images
+    from modelship.training.images import train_images
+
+    root = tmp_path_factory.mktemp("images")
+    data = root / "data"
+    write_synthetic_images(data, classes=4, per_class=40, seed=0)
+    result = train_images(
+        data,
+        name="shapes",
+        epochs=8,
+        image_size=IMAGE_TEST_SIZE,
+        output=root / "models",
+        version=1,
+        console=Console(quiet=True),
+    )
+    return ImageModel(data, root / "models" / "shapes", result)
+
+
+@pytest.fixture(scope="session")
+def image_server(
+    image_model: ImageModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """A real ``modelship serve`` process serving the image model as ``shapes``."""
+    server = start_server(
+        [
+            "--model_name",
+            "shapes",
+            "--model_base_path",
+            str(image_model.base_path),
+            "--max_image_pixels",
+            "4000000",
+        ],
+        "shapes",
+        tmp_path_factory.mktemp("image-server"),
+    )
+    yield server
+    stop_server(server)

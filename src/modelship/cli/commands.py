@@ -15,6 +15,7 @@ MODULES = (
     "modelship.cli.lifecycle_cmd",
     "modelship.cli.models_cmd",
     "modelship.cli.convert_cmd",
+    "modelship.cli.images_demo_cmd",
 )
 
 for _name in MODULES:

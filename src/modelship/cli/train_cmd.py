@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,16 +17,22 @@ __all__ = ["train"]
 
 @app.command()
 def train(
-    recipe: Annotated[str, typer.Argument(help="What to train: mnist.")] = "mnist",
+    recipe: Annotated[
+        str, typer.Argument(help="What to train: mnist, or images (a folder per class).")
+    ] = "mnist",
     framework: Annotated[
         str, typer.Option("--framework", "-f", help="torch or tensorflow.")
     ] = "torch",
-    epochs: Annotated[int, typer.Option(min=1, help="Passes over the training data.")] = 5,
+    epochs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Passes over the training data [mnist: 5, images: 8]."),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(
-            help="Directory of MNIST IDX files (downloaded there if missing). "
-            "Without it, trains on scikit-learn's bundled 8x8 digits (not MNIST), offline."
+            help="mnist: directory of MNIST IDX files (downloaded there if missing); without "
+            "it, scikit-learn's bundled 8x8 digits (not MNIST), offline. images: a folder with "
+            "one sub-folder of JPEG/PNG images per class; without it, bundled synthetic shapes."
         ),
     ] = None,
     output: Annotated[Path, typer.Option(help="Model repository to publish into.")] = Path(
@@ -36,8 +42,12 @@ def train(
         int | None, typer.Option(min=1, help="Version number; default: current unix time.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for initialisation, dropout, shuffling.")] = 0,
-    batch_size: Annotated[int, typer.Option(min=1, help="Examples per step.")] = 64,
-    learning_rate: Annotated[float, typer.Option(help="Adam's learning rate.")] = 1e-3,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Examples per step [mnist: 64, images: 16].")
+    ] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="Adam's learning rate [mnist: 0.001, images: 0.003].")
+    ] = None,
     threads: Annotated[
         int, typer.Option(min=0, help="CPU threads; 0 = the recipe's choice (1 for the MLP).")
     ] = 0,
@@ -45,25 +55,56 @@ def train(
         list[str] | None,
         typer.Option(help="Base URL to download MNIST from (repeatable); default: public mirrors."),
     ] = None,
+    image_size: Annotated[
+        int, typer.Option(min=16, help="images: side the images are resized to.")
+    ] = 224,
+    name: Annotated[
+        str | None, typer.Option(help="images: model name, the folder under OUTPUT [images].")
+    ] = None,
 ) -> None:
     """Train RECIPE and export it to OUTPUT/RECIPE/VERSION (ONNX, native artifact, manifest)."""
-    from modelship.training import train_model
-
+    # Unset options take each recipe's own defaults: an MLP on 60,000 digits and a CNN on a
+    # few hundred photos do not want the same epochs, batch size or learning rate.
+    tuning: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+        }.items()
+        if v is not None
+    }
     console = Console()
     try:
+        if recipe == "images":
+            from modelship.training.images import train_images
+
+            train_images(
+                data,
+                name=name or "images",
+                framework=framework,
+                image_size=image_size,
+                output=output,
+                version=version,
+                seed=seed,
+                threads=threads,
+                console=console,
+                **tuning,
+            )
+            return
+        from modelship.training import train_model
+
         train_model(
             recipe=recipe,
             framework=framework,
-            epochs=epochs,
             data_dir=data,
             output=output,
             version=version,
             seed=seed,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
             threads=threads,
             mirrors=mirror,
             console=console,
+            **tuning,
         )
     except ModelshipError as exc:
         # escape: messages hold brackets (pip extras) that rich would read as markup
