@@ -1,18 +1,17 @@
 """``modelship demo-images``: the image classifier end to end, offline, in one command.
 
-Writes the synthetic shapes set, trains the CNN on it, serves the version on a free local port,
-then classifies held-out images through the REST API as b64 JPEGs and prints the seed's line
-(``predicted class= X with confidence level of Y``) for each.
+Writes the synthetic shapes set, trains the CNN on it, serves the version with ``modelship
+serve`` (a real process) on a free local port, then classifies held-out images through the
+REST API as b64 JPEGs and prints the seed's line (``predicted class= X with confidence level
+of Y``) for each.
 """
 
 from __future__ import annotations
 
 import io
 import socket
-import threading
-import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -28,29 +27,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _start_server(model_dir: Path, name: str) -> tuple[Any, threading.Thread, str]:
-    import uvicorn
-
-    from modelship.serving.rest.app import build_app
-    from modelship.serving.server import build_dataplane
-    from modelship.settings import ServeSettings
-
-    port = _free_port()
-    settings = ServeSettings(model_name=name, model_base_path=model_dir, rest_api_port=port)
-    app_ = build_app(build_dataplane(settings), settings.max_body_bytes)
-    server = uvicorn.Server(
-        uvicorn.Config(app_, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, name="demo-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the demo server did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def _as_jpeg(path: Path) -> bytes:
@@ -87,15 +63,21 @@ def demo_images(
         data, name="shapes", epochs=epochs, image_size=image_size, output=workdir / "models"
     )
     console.rule("3. serve and classify")
-    server, thread, url = _start_server(workdir / "models" / "shapes", "shapes")
+    from modelship.demo import start_serve_process
+
+    port = _free_port()
+    log = workdir / "serve.log"
+    process, ready_after = start_serve_process("shapes", workdir / "models" / "shapes", port, log)
+    url = f"http://127.0.0.1:{port}"
+    console.print(f"modelship serve is ready at {url} after {ready_after:.2f} s (log: {log})")
     try:
         files = result.dataset.files_val[:: max(1, len(result.dataset.files_val) // images)]
         files = files[:images]
         with Client(url) as client:
             answers = client.classify_images("shapes", [_as_jpeg(f) for f in files])
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        process.terminate()
+        process.wait(timeout=30)
     console.print(f"POST {url}/v1/models/shapes:predict with {len(files)} b64 JPEG instances")
     correct = 0
     for path, (name, confidence) in zip(files, answers, strict=True):
