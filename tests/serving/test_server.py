@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -86,3 +87,27 @@ def test_a_bad_batching_file_stops_serve_with_its_line(toy_model: ToyModel, tmp_
     assert result.returncode != 0
     assert "batching.txt:2:" in result.stderr.replace("\n", "")
     assert "batch_timeout" in result.stderr
+
+
+def test_a_taken_port_is_reported_not_a_traceback(toy_model: ToyModel) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                str(BIN / "modelship"), "serve",
+                "--model_name", "toy",
+                "--model_base_path", str(toy_model.base_path),
+                "--rest_api_host", "127.0.0.1",
+                "--rest_api_port", str(port),
+                "--port", "0",
+                "--workers", "1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr.replace("\n", "")
+    assert "Traceback" not in result.stderr

@@ -82,6 +82,9 @@ def test_a_killed_worker_is_replaced_and_requests_keep_succeeding(
     before = _workers(two_workers)
     victim = min(before)
     os.kill(victim, signal.SIGKILL)
+    # Connections already queued on the victim's socket die with it (as with any crash); wait
+    # until it is gone, then every new connection must reach a live worker.
+    _wait_for(lambda: victim not in _workers(two_workers))
     for i in range(10):  # the surviving worker answers while the replacement loads
         _predict(two_workers.url, seed=i)
     _wait_for(lambda: _listening(two_workers) == 3)

@@ -13,6 +13,7 @@ import socket
 
 import uvicorn
 
+from modelship.errors import BadConfig
 from modelship.lifecycle import start_lifecycle
 from modelship.registry import Registry
 from modelship.serving.batcher import BatchingExecutor
@@ -62,16 +63,28 @@ def bind_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise BadConfig(
+            f"cannot listen on {host}:{port}: {exc.strerror}; is another server using it? "
+            "choose --rest_api_port"
+        ) from None
     sock.set_inheritable(True)
     return sock
 
 
 def run_worker(settings: ServeSettings, reuse_port: bool = False) -> None:
     """Load the models and serve them until SIGINT/SIGTERM, which drain and return."""
-    dataplane = build_dataplane(settings)
-    app = build_app(dataplane, settings.max_body_bytes, lifespan=grpc_lifespan(dataplane, settings))
+    # Bind first: a taken port is reported at once, before minutes of model loading.
     sock = bind_socket(settings.rest_api_host, settings.rest_api_port, reuse_port)
+    try:
+        dataplane = build_dataplane(settings)
+    except BaseException:
+        sock.close()
+        raise
+    app = build_app(dataplane, settings.max_body_bytes, lifespan=grpc_lifespan(dataplane, settings))
     config = uvicorn.Config(
         app,
         loop="uvloop",
