@@ -137,3 +137,11 @@ def test_metadata_carries_labels_and_preprocessing(image_server: RunningServer) 
     assert extra["labels"] == ["blue_triangle", "green_square", "orange_cross", "red_circle"]
     assert extra["preprocessing"]["kind"] == "image"
     assert extra["preprocessing"]["size"] == [IMAGE_TEST_SIZE, IMAGE_TEST_SIZE]
+
+
+def test_openapi_documents_b64_images_and_top_k(image_server: RunningServer) -> None:
+    spec = httpx.get(f"{image_server.url}/openapi.json").json()
+    body = spec["paths"]["/v1/models/{model}:predict"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]["properties"]
+    assert schema["parameters"]["properties"]["top_k"]["minimum"] == 1
+    assert "b64" in schema["instances"]["description"]

@@ -56,8 +56,23 @@ def _paths() -> dict[str, Any]:
                         "type": "object",
                         "properties": {
                             "signature_name": {"type": "string"},
-                            "instances": {"type": "array"},
+                            "instances": {
+                                "type": "array",
+                                "description": "one element per example; image models also "
+                                'take encoded images as {"b64": "<base64 JPEG or PNG>"}',
+                            },
                             "inputs": {},
+                            "parameters": {
+                                "type": "object",
+                                "properties": {
+                                    "top_k": {
+                                        "type": "integer",
+                                        "minimum": 1,
+                                        "description": "also return the k best classes and "
+                                        "scores per example (classes, scores)",
+                                    }
+                                },
+                            },
                         },
                     },
                     "example": {"instances": [[0.0] * 4]},
