@@ -86,6 +86,7 @@ def demo_images(
             f"predicted class= {name} with confidence level of {confidence:.4f}"
             f"   (true: {path.parent.name})",
             markup=False,
+            soft_wrap=True,
             highlight=False,
         )
     from modelship.data.images import load_pixels
