@@ -43,7 +43,7 @@ USER 10001:10001
 EXPOSE 8500 8501
 # Healthy only when the model has an AVAILABLE version (the status endpoint answers 200 while
 # loading), so Swarm's start-first updates and the load balancer wait for a loaded model.
-HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
+HEALTHCHECK --interval=5s --timeout=10s --start-period=60s --retries=3 \
     CMD ["python3", "-m", "modelship.healthcheck"]
 # As TF Serving's image: the model lives at $MODEL_BASE_PATH/$MODEL_NAME; extra arguments to
 # `docker run IMAGE ...` are appended to the serve flags.
