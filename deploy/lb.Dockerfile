@@ -13,6 +13,7 @@ COPY deploy/haproxy/haproxy.cfg /usr/local/etc/haproxy/haproxy.cfg
 ENV SERVING_HOST=tasks.serving SERVING_PORT=8501 MODEL_NAME=model LB_PORT=8501
 USER haproxy
 EXPOSE 8501
-HEALTHCHECK --interval=5s --timeout=2s --retries=3 CMD ["haproxy", "-c", "-q", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]
+# No HEALTHCHECK: a dead HAProxy ends the container, and the orchestrator restarts it; a probe
+# process competing for CPU on a busy node could only restart a working load balancer.
 # -W: master-worker, -db: stay in the foreground and log to stderr, as a container's process should.
 CMD ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]

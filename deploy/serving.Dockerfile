@@ -48,4 +48,4 @@ HEALTHCHECK --interval=5s --timeout=10s --start-period=60s --retries=3 \
 # As TF Serving's image: the model lives at $MODEL_BASE_PATH/$MODEL_NAME; extra arguments to
 # `docker run IMAGE ...` are appended to the serve flags.
 ENTRYPOINT ["sh", "-c", "exec modelship serve --model_name=\"$MODEL_NAME\" --model_base_path=\"$MODEL_BASE_PATH/$MODEL_NAME\" \"$@\"", "modelship-serve"]
-CMD ["--rest_api_port=8501"]
+CMD ["--rest_api_port=8501", "--port=8500"]

@@ -85,6 +85,15 @@ class Stack:
         ).stdout
         return out.split()
 
+    def lb_container(self) -> str:
+        return docker(
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            f"label=com.docker.swarm.service.name={self.name}_lb",
+        ).stdout.strip()
+
     def healthy_containers(self) -> list[str]:
         return [
             c
@@ -116,7 +125,13 @@ def stack(
             f"{REPLICAS} healthy serving replicas did not come up",
             interval=1,
         )
-        wait_until(lambda: _answers(stack.url), 60, "the load balancer did not answer", interval=1)
+        # HAProxy finds replicas by DNS and admits each after a passing health check.
+        wait_until(
+            lambda: _replicas_seen(stack.url, 4 * REPLICAS) == {c[:12] for c in stack.containers()},
+            60,
+            "the load balancer did not reach every replica",
+            interval=1,
+        )
         yield stack
     finally:
         docker("stack", "rm", stack.name, check=False)
@@ -130,12 +145,18 @@ def stack(
         )
 
 
-def _answers(url: str) -> bool:
+def _replicas_seen(url: str, requests: int) -> set[str]:
+    """The replicas named by ``requests`` model-status answers through the load balancer."""
+    seen = set()
     try:
-        answer = httpx.get(f"{url}/v1/models/toy", timeout=2)
+        with httpx.Client(timeout=5) as client:
+            for _ in range(requests):
+                answer = client.get(f"{url}/v1/models/toy")
+                if answer.status_code == 200 and "AVAILABLE" in answer.text:
+                    seen.add(answer.headers["x-modelship-replica"])
     except httpx.HTTPError:
-        return False
-    return answer.status_code == 200 and "AVAILABLE" in answer.text
+        pass
+    return seen
 
 
 @dataclass
@@ -204,6 +225,7 @@ def test_requests_reach_all_four_replicas(stack: Stack) -> None:
     containers = {c[:12] for c in stack.containers()}
     assert set(seen) == containers, (seen, containers)
     assert len(seen) == REPLICAS
+    assert min(seen.values()) >= 5, seen  # round robin spreads the load
 
 
 def test_killed_replica_is_replaced_without_failed_requests(stack: Stack) -> None:
@@ -235,6 +257,7 @@ def test_killed_replica_is_replaced_without_failed_requests(stack: Stack) -> Non
 def test_rolling_update_to_a_new_version_fails_no_request(
     stack: Stack, model_images: dict[int, str]
 ) -> None:
+    lb = stack.lb_container()
     with Load(stack.url) as load:
         load.wait_for(200)
         stack.deploy(SERVING_IMAGE=model_images[2])
@@ -249,6 +272,7 @@ def test_rolling_update_to_a_new_version_fails_no_request(
         )  # fmt: skip
         load.wait_for(load.total + 200)
     print(f"rolling update: {load.failed} failed of {load.total} requests ({dict(load.failures)})")
+    assert stack.lb_container() == lb, "the load balancer was restarted"
     assert load.failed == 0, dict(load.failures)
     versions = {stack.status()["model_version_status"][0]["version"] for _ in range(20)}  # type: ignore[index]
     assert versions == {"2"}
