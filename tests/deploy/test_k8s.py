@@ -8,9 +8,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from tests.deploy.conftest import ROOT
 
 from modelship.lifecycle.config import parse_model_config
-from tests.deploy.conftest import ROOT
 
 K8S = ROOT / "deploy" / "k8s"
 # The oldest Kubernetes release still commonly run, and the newest the validator knows.

@@ -121,7 +121,7 @@ def stack(
     try:
         wait_until(
             lambda: len(stack.healthy_containers()) == REPLICAS,
-            180,
+            300,
             f"{REPLICAS} healthy serving replicas did not come up",
             interval=1,
         )
