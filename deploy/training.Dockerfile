@@ -4,7 +4,7 @@
 #   scripts/build-wheelhouse.sh --extras torch,tensorflow && \
 #   scripts/build-images.sh --wheelhouse deploy/wheelhouse training
 #   docker run --rm -v "$PWD/models:/models" modelship/training mnist --framework torch \
-#       --epochs 1 --output /models/mnist
+#       --epochs 1 --output /models          # publishes /models/mnist/<version>/
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
