@@ -93,8 +93,12 @@ class Built:
     size_bytes: int
 
 
+_BUILT_THIS_SESSION: list[str] = []
+
+
 def _record(name: str, built: Built) -> None:
     """Keep image sizes and build times where people and CI can read them."""
+    _BUILT_THIS_SESSION.append(name)
     REPORT.parent.mkdir(exist_ok=True)
     report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
     report[name] = {"seconds": round(built.seconds, 1), "megabytes": round(built.size_bytes / 1e6)}
@@ -214,7 +218,7 @@ def wait_until(predicate: object, timeout: float, what: str, interval: float = 0
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if REPORT.exists():
+    if _BUILT_THIS_SESSION and REPORT.exists():
         terminalreporter.write_sep("-", f"Docker images built ({REPORT.relative_to(ROOT)})")
         for name, figures in json.loads(REPORT.read_text()).items():
             terminalreporter.write_line(
