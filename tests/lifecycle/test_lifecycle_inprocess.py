@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -83,3 +84,24 @@ def test_labels_need_an_available_version_unless_allowed(tmp_path: Path) -> None
     )
     settle(allowing)
     assert allowing.registry.model("toy").labels == {"stable": 2, "later": 9}
+
+
+def test_recorded_warmup_runs_and_a_failing_one_keeps_the_version_out(tmp_path: Path) -> None:
+    lifecycle, registry = make(tmp_path, [1])
+    settle(lifecycle)
+    good = write_version(tmp_path / "toy", 2, softmax_linear(784, 10, seed=2)[0])
+    (good / "assets.extra").mkdir()
+    (good / "assets.extra" / "warmup.json").write_text(
+        json.dumps([{"inputs": {"images": [[0.0] * 784, [1.0] * 784]}}])
+    )
+    settle(lifecycle)
+    assert states(registry) == {1: "END", 2: "AVAILABLE"}
+    bad = write_version(tmp_path / "toy", 3, softmax_linear(784, 10, seed=3)[0])
+    (bad / "assets.extra").mkdir()
+    (bad / "assets.extra" / "warmup.json").write_text(json.dumps({"inputs": {"pixels": [[0.0]]}}))
+    settle(lifecycle)
+    failed = registry.model("toy").versions[3]
+    assert failed.state == "END"
+    assert "warm-up request 0 failed" in failed.error_message
+    assert "missing input(s) images" in failed.error_message
+    assert registry.resolve("toy").version == 2
