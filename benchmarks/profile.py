@@ -59,7 +59,7 @@ def summarize(raw: str, top: int = 25) -> str:
             continue
         out.append("  inclusive:")
         # frames under every sample (bootstrap, CLI, event loop entry) say nothing: leave them out
-        busy = [(k, n) for k, n in inclusive[thread].most_common() if n < 0.95 * samples]
+        busy = [(k, n) for k, n in inclusive[thread].most_common() if n < 0.9 * samples]
         out += [f"  {100 * n / samples:5.1f}% {k}" for k, n in busy[:top]]
         out.append("  self:")
         out += [f"  {100 * n / samples:5.1f}% {k}" for k, n in own[thread].most_common(top // 2)]

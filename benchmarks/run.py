@@ -8,6 +8,7 @@ rounds go to ``benchmarks/results/`` (results.json, README.md, plot.png).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -153,11 +154,14 @@ def _run_case(
         print(f"  {case.label}: skipped ({why})", flush=True)
         skipped[case.label] = why
         return
-    _measure(case, server, model, array, payload, max(scenario.connections), args.warmup)
+    # few connections: a warm-up must not leave a backlog of queued requests behind
+    _measure(case, server, model, array, payload, min(4, max(scenario.connections)), args.warmup)
+    duration = max(args.duration, scenario.min_duration)
     for connections in scenario.connections:
+        server.wait_idle()
         meter = CpuMeter(server)
         meter.start()
-        result = _measure(case, server, model, array, payload, connections, args.duration)
+        result = _measure(case, server, model, array, payload, connections, duration)
         cpu = meter.stop()
         print(
             f"  {case.label:40s} c={connections:3d} {result.rps:9.1f} req/s "
@@ -180,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
         "--report-only", action="store_true", help="rewrite the tables and plot from results.json"
     )
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the server being measured is stopped on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.report_only:
         report.Book.load(args.out).write()
         return

@@ -129,6 +129,20 @@ class Server:
         except psutil.NoSuchProcess:
             return []
 
+    def wait_idle(self, busy_percent: float = 5.0, timeout: float = 30.0) -> None:
+        """Wait until the server stops computing, e.g. requests a finished wrk left queued.
+
+        A server keeps working on requests whose client hung up; measuring the next run on
+        top of that backlog would charge it to the wrong configuration.
+        """
+        meter = CpuMeter(self)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            meter.start()
+            time.sleep(0.5)
+            if meter.stop() < busy_percent:
+                return
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
