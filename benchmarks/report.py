@@ -109,10 +109,20 @@ class Book:
         """A book holding the measurements of an earlier ``results.json`` in ``out``."""
         document = json.loads((out / "results.json").read_text())
         book = cls(out, {})
-        book.meta = {k: document[k] for k in ("date", "machine", "settings")}
+        keys = ("date", "machine", "settings", "appended")
+        book.meta = {k: document[k] for k in keys if k in document}
         book.runs, book.skipped = document["runs"], document["skipped"]
         book.titles, book.references = document["titles"], document["references"]
         return book
+
+    def forget(self, scenario: str, workers: int) -> None:
+        """Drop what an earlier run measured for ``scenario`` at ``workers`` (before a re-run)."""
+
+        def other(item: dict[str, Any]) -> bool:
+            return (item["scenario"], item["workers"]) != (scenario, workers)
+
+        self.runs = [r for r in self.runs if other(r)]
+        self.skipped = [s for s in self.skipped if other(s)]
 
     def skip(self, scenario: str, workers: int, label: str, why: str) -> None:
         self.skipped.append({"scenario": scenario, "workers": workers, "label": label, "why": why})
@@ -149,6 +159,14 @@ class Book:
             "Errors: non-2xx answers plus socket errors, summed over rounds.",
             "",
         ]
+        for appended in self.meta.get("appended", []):
+            lines += [
+                f"Re-run {appended['date']} with {appended['settings'].get('duration')} s runs, "
+                f"{appended['settings'].get('rounds')} rounds: scenarios "
+                f"{appended['settings'].get('scenarios')} at "
+                f"{appended['settings'].get('workers')} worker(s) (replacing the first run's).",
+                "",
+            ]
         for name, title in self.titles.items():
             rows = [r for r in summary if r["scenario"] == name]
             for workers in sorted({r["workers"] for r in rows}):

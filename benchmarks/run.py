@@ -181,6 +181,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenarios", default="", help="comma-separated names (default: all)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the other scenarios of an earlier results.json, replace the ones run now",
+    )
+    parser.add_argument(
         "--report-only", action="store_true", help="rewrite the tables and plot from results.json"
     )
     args = parser.parse_args(argv)
@@ -196,11 +201,16 @@ def main(argv: list[str] | None = None) -> None:
     infos = models.prepare(WORK, HERE.parent)
     wanted = {s for s in args.scenarios.split(",") if s}
     book = report.Book(args.out, vars(args))
+    if args.append and (args.out / "results.json").exists():
+        book = report.Book.load(args.out)
+        appended = book.meta.setdefault("appended", [])
+        appended.append(report.Book(args.out, vars(args)).meta)
     for workers in (int(w) for w in args.workers.split(",")):
         table = targets(workers)
         for scenario in scenarios(workers):
             if wanted and scenario.name not in wanted:
                 continue
+            book.forget(scenario.name, workers)
             _run_scenario(scenario, workers, table, infos, args, book)
             book.write()
     print(f"results in {args.out}")
