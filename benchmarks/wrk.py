@@ -83,7 +83,8 @@ def lua_script(payload: Payload, body_file: Path) -> str:
     ]
     for name, value in payload.headers.items():
         if name != "Content-Type":
-            lines.append(f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}")
+            # spaces matter: "[[" would open a Lua long string
+            lines.append(f"wrk.headers[ {_lua_string(name)} ] = {_lua_string(value)}")
     return "\n".join(lines) + "\n"
 
 
@@ -119,7 +120,7 @@ def run(
         ensure_wrk(),
         f"-t{min(threads, connections)}",
         f"-c{connections}",
-        f"-d{duration:g}s",
+        f"-d{max(1, round(duration))}s",  # wrk takes whole seconds
         f"--timeout={timeout:g}s",
         "--latency",
         "-s",
@@ -127,6 +128,7 @@ def run(
         url + payload.path,
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
+    # wrk reports a broken script on stderr but still runs (plain GETs): never measure that
+    if done.returncode != 0 or done.stderr.strip():
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     return parse(done.stdout)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +66,42 @@ def test_lua_script_posts_the_body_file_with_the_payload_headers(tmp_path: Path)
     assert 'wrk.method = "POST"' in script
     assert str(tmp_path / "body.bin") in script
     assert "[===[application/json]===]" in script
-    assert "wrk.headers[[===[Inference-Header-Content-Length]===]] = [===[2]===]" in script
+    assert "wrk.headers[ [===[Inference-Header-Content-Length]===] ] = [===[2]===]" in script
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_wrk_posts_the_payload_with_its_headers(tmp_path: Path) -> None:
+    seen: list[tuple[str, str | None, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((self.path, self.headers["Inference-Header-Content-Length"], body))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        payload = payloads.Payload(
+            "/v2/models/m/infer", b'{"x": 1}\x00\x01', {"Inference-Header-Content-Length": "8"}
+        )
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = wrk.run(url, payload, tmp_path, connections=1, duration=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.requests > 0
+    assert result.errors == 0
+    assert seen[0] == ("/v2/models/m/infer", "8", b'{"x": 1}\x00\x01')
 
 
 @pytest.fixture(scope="module")
