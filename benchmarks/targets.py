@@ -231,7 +231,8 @@ def _modelship(
             raise TargetSkipped(f"modelship serve has no {', '.join(missing)} yet")
         base = model.path.parent.parent
         line = [a.format(model=model.name, base=base, port=port) for a in MODELSHIP_SERVE]
-        if workers > 1:
+        if "--workers" in flags or workers > 1:
+            # always explicit: modelship's own default is one worker per core
             line.append(f"--workers={workers}")
         if threads:
             line.append(f"--intra_op_threads={threads}")
