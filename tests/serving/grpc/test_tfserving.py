@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import numpy as np
 import pytest
 
@@ -25,7 +26,7 @@ from tensorflow_serving.apis import (  # noqa: E402
     regression_pb2,
 )
 
-from tests.conftest import ToyModel, start_server, stop_server  # noqa: E402
+from tests.conftest import RunningServer, ToyModel, start_server, stop_server  # noqa: E402
 from tests.fixtures.toy_models import reference_softmax_linear  # noqa: E402
 
 pytestmark = pytest.mark.tensorflow
@@ -307,3 +308,21 @@ def test_unknown_version_and_broken_tensor(stub: Any) -> None:
     error = rpc_error(stub.Predict, request)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "tensor_content" in error.details()
+
+
+def test_grpc_calls_are_counted_in_the_metrics(stub: Any, toy_server: RunningServer) -> None:
+    def grpc_ok() -> float:
+        scrape = httpx.get(f"{toy_server.url}/metrics", timeout=10).text
+        wanted = ('api="grpc"', 'status="OK"', 'model="toy"', 'version="1"')
+        for line in scrape.splitlines():
+            if line.startswith("modelship_requests_total") and all(w in line for w in wanted):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = grpc_ok()
+    x = np.zeros((1, 784), dtype=np.float32)
+    for _ in range(3):
+        stub.Predict(predict_request("toy", images=x), timeout=10)
+    with pytest.raises(grpc.RpcError):
+        stub.Predict(predict_request("toy", pixels=x), timeout=10)
+    assert grpc_ok() == before + 3

@@ -19,6 +19,7 @@ from modelship.serving.grpc.generated import (
     tfs_model_service_pb2,
     tfs_prediction_service_pb2,
 )
+from modelship.serving.grpc.metering import metered
 from modelship.serving.grpc.tf_tensors import from_tensor_proto, to_tensor_proto
 from modelship.signature import CLASSIFY_METHOD, REGRESS_METHOD
 
@@ -54,6 +55,7 @@ class PredictionServicer:
         self.dataplane = dataplane
 
     @grpc_errors
+    @metered(lambda r: r.model_spec.name, lambda r: str(r.model_spec.version.value))
     async def Predict(self, request: pb.PredictRequest, context: Context) -> pb.PredictResponse:
         spec = model_spec(request.model_spec)
         served = self.dataplane.resolve(spec)

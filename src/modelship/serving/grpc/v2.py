@@ -12,6 +12,7 @@ from modelship.runtimes.base import Arrays
 from modelship.serving.dataplane import DataPlane, ModelSpec
 from modelship.serving.grpc.errors import Context, grpc_errors
 from modelship.serving.grpc.generated import v2_grpc_service_pb2 as pb
+from modelship.serving.grpc.metering import metered
 from modelship.serving.grpc.v2_tensors import decode_input, encode_outputs
 from modelship.signature import TensorSpec, v2_datatype
 
@@ -85,6 +86,7 @@ class InferenceServicer:
         )
 
     @grpc_errors
+    @metered(lambda r: r.model_name, lambda r: r.model_version)
     async def ModelInfer(
         self, request: pb.ModelInferRequest, context: Context
     ) -> pb.ModelInferResponse:
