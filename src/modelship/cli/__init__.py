@@ -20,6 +20,30 @@ def _register() -> None:
     from modelship.cli import commands  # noqa: F401
 
 
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+
+def tf_serving_booleans(argv: list[str]) -> list[str]:
+    """Accept TF Serving's ``--flag=true|false`` spelling for boolean flags.
+
+    TF Serving's scripts write ``--enable_batching=true``; our flags take no value, so
+    ``=true`` becomes the bare flag and ``=false`` drops it (every boolean defaults to off).
+    """
+    from modelship.cli.serve_cmd import BOOLEAN_FLAGS
+
+    out = []
+    for arg in argv:
+        name, sep, value = arg.partition("=")
+        if sep and name in BOOLEAN_FLAGS and value.lower() in _TRUE | _FALSE:
+            if value.lower() in _TRUE:
+                out.append(name)
+            continue
+        out.append(arg)
+    return out
+
+
 def main() -> None:
+    import sys
+
     _register()
-    app()
+    app(args=tf_serving_booleans(sys.argv[1:]))

@@ -18,6 +18,16 @@ from modelship.settings import ServeSettings
 
 err = Console(stderr=True)
 
+# Boolean flags, in both spellings; TF Serving's ``--flag=true`` form is rewritten for them.
+BOOLEAN_FLAGS = frozenset(
+    {
+        "--enable_batching",
+        "--enable-batching",
+        "--allow_version_labels_for_unavailable_models",
+        "--allow-version-labels-for-unavailable-models",
+    }
+)
+
 
 def _flag(*names: str, help: str) -> Any:
     return typer.Option(*names, help=help, show_default=False)
