@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import json
 import math
 from typing import Any
@@ -23,10 +24,23 @@ from modelship.signature import Signature
 __all__ = ["decode_body", "encode_outputs", "parse_predict_body"]
 
 
+# Bodies at least this large are parsed with the garbage collector paused (see decode_body).
+_PAUSE_GC_BYTES = 256 * 1024
+
+
 def decode_body(raw: bytes) -> Any:
     """Parse a JSON body; NaN and +/-Infinity are accepted as TF Serving accepts them."""
     try:
-        return orjson.loads(raw)
+        if len(raw) < _PAUSE_GC_BYTES or not gc.isenabled():
+            return orjson.loads(raw)
+        # A tensor as JSON is tens of thousands of small lists: each few hundred of them set off
+        # a collection that rescans them all. Pausing the collector for the parse halves the
+        # cost of a 224x224x3 image (measured: 25.6 -> 13.1 ms); it runs once afterwards.
+        gc.disable()
+        try:
+            return orjson.loads(raw)
+        finally:
+            gc.enable()
     except orjson.JSONDecodeError as exc:
         # orjson refuses the NaN/Infinity literals TF Serving allows; the stdlib parser takes them.
         if b"NaN" in raw or b"Infinity" in raw:
