@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from modelship.errors import ModelshipError
 from modelship.serving.metrics import API_GRPC
 
 __all__ = ["metered"]
@@ -29,22 +27,10 @@ def metered(
     def decorate(method: _Method[_Request, _Response]) -> _Method[_Request, _Response]:
         @functools.wraps(method)
         async def wrapper(self: Any, request: _Request, context: Any) -> _Response:
-            started = time.perf_counter()
-            status, version = "OK", ""
-            try:
+            with self.dataplane.metrics.timed(model_of(request), API_GRPC) as timer:
                 response = await method(self, request, context)
-                version = version_of(response)
+                timer.version = version_of(response)
                 return response
-            except ModelshipError as exc:
-                status = exc.code
-                raise
-            except Exception:
-                status = "INTERNAL"
-                raise
-            finally:
-                self.dataplane.metrics.request(
-                    model_of(request), version, API_GRPC, status, time.perf_counter() - started
-                )
 
         return wrapper
 

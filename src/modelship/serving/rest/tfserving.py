@@ -6,7 +6,6 @@ work unchanged.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -14,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from modelship.errors import InvalidInput, ModelshipError, VersionNotFound
+from modelship.errors import InvalidInput, VersionNotFound
 from modelship.registry import ServedVersion
 from modelship.serving.dataplane import DataPlane, ModelSpec
 from modelship.serving.metrics import API_REST_TFS
@@ -102,23 +101,10 @@ def tf_serving_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
 
     async def predict(request: Request) -> Response:
         spec = _spec(request)
-        started = time.perf_counter()
-        version = str(spec.version or "")
-        status = "OK"
-        try:
+        with dataplane.metrics.timed(spec.name, API_REST_TFS, str(spec.version or "")) as timer:
             served = dataplane.resolve(spec)
-            version = str(served.version)
+            timer.version = str(served.version)
             return await _predict(request, served)
-        except ModelshipError as exc:
-            status = exc.code
-            raise
-        except Exception:
-            status = "INTERNAL"
-            raise
-        finally:
-            dataplane.metrics.request(
-                spec.name, version, API_REST_TFS, status, time.perf_counter() - started
-            )
 
     async def _predict(request: Request, served: ServedVersion) -> Response:
         answer = await predict_body(dataplane, served, await read_body(request, max_body_bytes))

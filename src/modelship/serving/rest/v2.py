@@ -7,7 +7,6 @@ JSON tensors and the binary tensor data extension (see :mod:`modelship.serving.v
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -16,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from modelship import __version__
-from modelship.errors import InvalidInput, ModelshipError, VersionNotFound
+from modelship.errors import InvalidInput, VersionNotFound
 from modelship.registry import ServedVersion
 from modelship.serving.dataplane import DataPlane, ModelSpec
 from modelship.serving.metrics import API_REST_V2
@@ -88,23 +87,10 @@ def v2_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
 
     async def infer(request: Request) -> Response:
         spec = _spec(request)
-        started = time.perf_counter()
-        version = str(spec.version or "")
-        status = "OK"
-        try:
+        with dataplane.metrics.timed(spec.name, API_REST_V2, str(spec.version or "")) as timer:
             served = dataplane.resolve(spec)
-            version = str(served.version)
+            timer.version = str(served.version)
             return await _infer(request, spec, served)
-        except ModelshipError as exc:
-            status = exc.code
-            raise
-        except Exception:
-            status = "INTERNAL"
-            raise
-        finally:
-            dataplane.metrics.request(
-                spec.name, version, API_REST_V2, status, time.perf_counter() - started
-            )
 
     async def _infer(request: Request, spec: ModelSpec, served: ServedVersion) -> Response:
         body = await read_body(request, max_body_bytes)
