@@ -44,13 +44,18 @@ def _spec(request: Request) -> ModelSpec:
     )
 
 
-async def predict_body(dataplane: DataPlane, served: ServedVersion, raw: bytes) -> bytes:
-    """The JSON answer to a predict request body addressed to ``served``."""
-    body = decode_body(raw)
+def _requested_signature(body: Any) -> str:
+    """The body's ``signature_name``; empty (the default signature) when it names none."""
     requested = body.get("signature_name", "") if isinstance(body, dict) else ""
     if not isinstance(requested, str):
         raise InvalidInput('"signature_name" must be a string')
-    signature_name, signature = dataplane.signature(served, requested)
+    return requested
+
+
+async def predict_body(dataplane: DataPlane, served: ServedVersion, raw: bytes) -> bytes:
+    """The JSON answer to a predict request body addressed to ``served``."""
+    body = decode_body(raw)
+    signature_name, signature = dataplane.signature(served, _requested_signature(body))
     top_k = requested_top_k(body)
     # An image model also takes {"b64": ...} images, decoded by the dataplane; anything else
     # is a plain JSON tensor.
@@ -115,10 +120,7 @@ def tf_serving_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
     async def classify_or_regress(request: Request, method: str) -> Response:
         served = dataplane.resolve(_spec(request))
         body = decode_body(await read_body(request, max_body_bytes))
-        requested = body.get("signature_name", "") if isinstance(body, dict) else ""
-        if not isinstance(requested, str):
-            raise InvalidInput('"signature_name" must be a string')
-        signature_name, signature = dataplane.signature(served, requested)
+        signature_name, signature = dataplane.signature(served, _requested_signature(body))
         inputs = parse_examples(body, signature)
         results: Any
         if method == "classify":
