@@ -21,7 +21,8 @@
 #
 # Settings come from the environment so the same notebook runs in JupyterLab, in CI and in
 # the container: `MODELSHIP_DATA`, `MODELSHIP_MODELS` (the model repository the server
-# watches), `MODELSHIP_MODEL`, `MODELSHIP_IMAGE_SIZE`, `MODELSHIP_EPOCHS`.
+# watches), `MODELSHIP_MODEL`, `MODELSHIP_IMAGE_SIZE`, `MODELSHIP_EPOCHS`, `MODELSHIP_FRAMEWORK`
+# (`torch` or `tensorflow`: the same CNN in PyTorch or Keras).
 
 # %%
 import os
@@ -39,6 +40,7 @@ models = Path(os.environ.get("MODELSHIP_MODELS", "models"))
 model_name = os.environ.get("MODELSHIP_MODEL", "shapes")
 image_size = int(os.environ.get("MODELSHIP_IMAGE_SIZE", "224"))
 epochs = int(os.environ.get("MODELSHIP_EPOCHS", "8"))
+framework = os.environ.get("MODELSHIP_FRAMEWORK", "torch")
 
 # %% [markdown]
 # ## The data
@@ -61,13 +63,19 @@ display(Image(filename=str(samples)))
 
 # %% [markdown]
 # ## Train and export
-# One call trains the CNN (PyTorch), evaluates it on the held-out split and publishes
-# `models/<name>/<version>/` with `model.onnx`, `modelship.json` (class names and the exact
-# preprocessing the server must apply) and the pictures below.
+# One call trains the CNN (PyTorch, or the same network in Keras with `framework =
+# "tensorflow"`), evaluates it on the held-out split and publishes `models/<name>/<version>/`
+# with `model.onnx` (plus a SavedModel and `model.keras` from Keras), `modelship.json` (class
+# names and the exact preprocessing the server must apply) and the pictures below.
 
 # %%
 result = train_images(
-    data_dir, name=model_name, epochs=epochs, image_size=image_size, output=models
+    data_dir,
+    name=model_name,
+    framework=framework,
+    epochs=epochs,
+    image_size=image_size,
+    output=models,
 )
 print("validation accuracy:", result.val_accuracy)
 print("version directory:", result.version_path)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from modelship.data.synthetic import write_synthetic_images
 from modelship.manifest import Manifest
 from tests.conftest import ImageModel, RunningServer
 
+TENSORFLOW = [
+    pytest.mark.tensorflow,
+    pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="no TensorFlow"),
+]
 MODELSHIP = str(Path(sys.executable).parent / "modelship")
 
 
@@ -25,11 +31,12 @@ def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_train_images_from_a_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("framework", ["torch", pytest.param("tensorflow", marks=TENSORFLOW)])
+def test_train_images_from_a_folder(tmp_path: Path, framework: str) -> None:
     data = tmp_path / "photos"
     write_synthetic_images(data, classes=2, per_class=6, size=32, seed=4)
     done = run(
-        "train", "images", "--data", str(data), "--framework", "torch", "--epochs", "1",
+        "train", "images", "--data", str(data), "--framework", framework, "--epochs", "1",
         "--image-size", "32", "--output", str(tmp_path / "models"), "--name", "pets",
         "--version", "2",
     )  # fmt: skip
@@ -37,6 +44,7 @@ def test_train_images_from_a_folder(tmp_path: Path) -> None:
     assert "12 images, 2 classes" in done.stdout
     assert "validation accuracy" in done.stdout
     manifest = Manifest.read(tmp_path / "models" / "pets" / "2")
+    assert manifest.framework == framework
     assert manifest.labels == ["green_square", "red_circle"]
     assert manifest.preprocessing["size"] == [32, 32]
     assert manifest.parameters["batch_size"] == 16

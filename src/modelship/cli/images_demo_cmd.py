@@ -48,6 +48,9 @@ def demo_images(
     image_size: Annotated[int, typer.Option(min=16, help="Side images are resized to.")] = 96,
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 8,
     images: Annotated[int, typer.Option(min=1, help="Images to classify via the API.")] = 10,
+    framework: Annotated[
+        str, typer.Option("--framework", "-f", help="torch or tensorflow (Keras).")
+    ] = "torch",
 ) -> None:
     """Synthetic images -> CNN -> served version -> b64 JPEG predictions through the API."""
     from modelship.client import Client
@@ -60,7 +63,12 @@ def demo_images(
     console.print(f"[bold]1. data[/bold]: {len(classes)} classes in {data}: {', '.join(classes)}")
     console.rule("2. train")
     result = train_images(
-        data, name="shapes", epochs=epochs, image_size=image_size, output=workdir / "models"
+        data,
+        name="shapes",
+        framework=framework,
+        epochs=epochs,
+        image_size=image_size,
+        output=workdir / "models",
     )
     console.rule("3. serve and classify")
     from modelship.demo import start_serve_process

@@ -8,6 +8,7 @@ the validation confusion matrix and a grid of validation predictions.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import platform
 import tempfile
 from dataclasses import dataclass
@@ -39,7 +40,13 @@ __all__ = [
 CURVE_NAME = "training_curve.png"
 CONFUSION_NAME = "confusion_matrix.png"
 GRID_NAME = "predictions.png"
-FRAMEWORKS = ("torch",)
+# framework -> "module:class"; imported only when chosen, so an install without a framework can
+# still refuse it with the extra to install. Both classes take the same arguments and methods.
+IMAGE_RECIPES = {
+    "torch": "modelship.training.torch_cnn:ImageTorchRecipe",
+    "tensorflow": "modelship.training.keras_cnn:ImageKerasRecipe",
+}
+FRAMEWORKS = tuple(IMAGE_RECIPES)
 
 
 @dataclass
@@ -63,17 +70,19 @@ def image_fingerprint(dataset: ImageDataset) -> str:
 
 
 def _recipe(framework: str, learning_rate: float, batch_size: int, seed: int, threads: int) -> Any:
-    if framework not in FRAMEWORKS:
+    if framework not in IMAGE_RECIPES:
         raise BadConfig(
             f"no image recipe for framework {framework!r}; available: {', '.join(FRAMEWORKS)}"
         )
+    module_name, _, class_name = IMAGE_RECIPES[framework].partition(":")
     try:
-        from modelship.training.torch_cnn import ImageTorchRecipe
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise BadConfig(
-            f"training images needs {exc.name}: pip install 'modelship[torch]'"
+            f"training images with {framework} needs {exc.name}: "
+            f"pip install 'modelship[{framework}]'"
         ) from exc
-    return ImageTorchRecipe(
+    return getattr(module, class_name)(
         learning_rate=learning_rate, batch_size=batch_size, seed=seed, threads=threads
     )
 
@@ -125,7 +134,7 @@ def train_images(
     Args:
         data_dir: ``DIR/<class>/<image>``; ``None`` writes and uses the bundled synthetic set.
         name: model name, the folder under ``output``.
-        framework: ``torch``.
+        framework: ``torch`` or ``tensorflow``: the same network, schedule and inputs.
         epochs: passes over the training split.
         image_size: side the images are resized to (square).
         output: the model repository.

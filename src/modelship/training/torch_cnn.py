@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from modelship.data.images import ImageDataset, ImagePreprocessing, augment
-from modelship.signature import PREDICT_METHOD, Signature, TensorSpec
+from modelship.data.images import ImageDataset, augment
+from modelship.training.image_recipe import ImageRecipeBase
+from modelship.training.recipe import INPUT_NAME, OUTPUT_NAME
 
 __all__ = ["INPUT_NAME", "OUTPUT_NAME", "ImageCNN", "ImageTorchRecipe"]
 
-INPUT_NAME = "images"
-OUTPUT_NAME = "probabilities"
 _EVAL_BATCH = 64
 _ONNX_OPSET = 17
 
@@ -85,41 +83,18 @@ class _Softmax(nn.Module):
         return torch.softmax(self.net(images), dim=1)
 
 
-class ImageTorchRecipe:
-    """Trains :class:`ImageCNN` with Adam and light augmentation; exports ONNX.
+class ImageTorchRecipe(ImageRecipeBase):
+    """Trains :class:`ImageCNN` with Adam and light augmentation; exports ONNX."""
 
-    Args:
-        learning_rate: Adam's step size.
-        batch_size: examples per step.
-        seed: seeds initialisation, dropout, shuffling and augmentation.
-        threads: intra-op threads; 0 uses all cores up to 4.
-        augmentation: random flips and shifts while training.
-    """
-
-    name = "images"
     framework = "torch"
 
-    def __init__(
-        self,
-        learning_rate: float = 3e-3,
-        batch_size: int = 16,
-        seed: int = 0,
-        threads: int = 0,
-        augmentation: bool = True,
-    ) -> None:
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.seed = seed
-        self.threads = threads
-        self.augmentation = augmentation
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
         self._net: ImageCNN | None = None
         self._optimizer: torch.optim.Optimizer | None = None
         self._schedule: torch.optim.lr_scheduler.LRScheduler | None = None
-        self._rng = np.random.default_rng(seed)
-        self._generator = torch.Generator().manual_seed(seed)
+        self._generator = torch.Generator().manual_seed(self.seed)
         self._loss = nn.CrossEntropyLoss()
-        self._spec = ImagePreprocessing()
-        self._n_classes = 0
 
     @property
     def net(self) -> ImageCNN:
@@ -133,10 +108,8 @@ class ImageTorchRecipe:
         The learning rate follows a cosine from its start value to nearly zero over ``epochs``,
         so the last epochs settle instead of bouncing around the minimum.
         """
-        torch.set_num_threads(self.threads or max(1, min(4, os.cpu_count() or 1)))
+        torch.set_num_threads(self._adopt(dataset))
         torch.manual_seed(self.seed)
-        self._spec = dataset.preprocessing
-        self._n_classes = dataset.n_classes
         self._net = ImageCNN(dataset.n_classes, self._spec.mean, self._spec.std)
         self._optimizer = torch.optim.Adam(self._net.parameters(), lr=self.learning_rate)
         self._schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
@@ -144,8 +117,7 @@ class ImageTorchRecipe:
         )
 
     def _inputs(self, pixels: np.ndarray[Any, Any]) -> torch.Tensor:
-        # The served input: [0, 1] NHWC (normalisation happens inside the model).
-        return torch.from_numpy(pixels.astype(np.float32) * np.float32(self._spec.scale))
+        return torch.from_numpy(self._scaled(pixels))
 
     def fit_epoch(
         self,
@@ -201,13 +173,6 @@ class ImageTorchRecipe:
             torch.softmax(self._logits(x), dim=1).numpy().astype(np.float32)
         )
         return probs
-
-    def signature(self) -> Signature:
-        return Signature(
-            inputs={INPUT_NAME: TensorSpec("float32", (-1, *self._spec.input_shape))},
-            outputs={OUTPUT_NAME: TensorSpec("float32", (-1, self._n_classes))},
-            method_name=PREDICT_METHOD,
-        )
 
     def export(self, directory: Path) -> dict[str, str]:
         """Write ``model.onnx`` (dynamic batch) into ``directory``."""
