@@ -64,8 +64,8 @@ def server(config_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "0.2",
             "--file_system_poll_wait_seconds",
             "0.2",
-            # One process: a gRPC reload reaches the only registry, and every answer comes
-            # from the state the test just waited for.
+            # One process: every answer comes from the state the test just waited for (each
+            # worker re-reads a changed file at its own poll; test_sync covers several workers).
             "--workers",
             "1",
         ],

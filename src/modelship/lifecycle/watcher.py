@@ -16,6 +16,12 @@ thread (never on a request's path):
 
 Every ``--model_config_file_poll_wait_seconds`` it re-reads the config file; the new list
 replaces the old one (models are added and removed).
+
+Polls run on the wall clock's multiples of their wait, so the workers of one server look at the
+repository at the same moments and load a new version together. With several workers, the
+watcher also follows the group's shared directory (:mod:`.group`): a reload request received by
+another worker is applied here within ``GROUP_CHECK_SECONDS`` (see :mod:`.sync`), and this
+worker's version states are published for the others' status answers.
 """
 
 from __future__ import annotations
@@ -24,15 +30,20 @@ import contextlib
 import ctypes
 import functools
 import gc
+import hashlib
 import logging
+import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from modelship.errors import BadConfig, FailedPrecondition, ModelNotFound
 from modelship.lifecycle.config import ModelConfig, configs_from_settings, read_model_config_file
+from modelship.lifecycle.group import States, WorkerGroup
 from modelship.lifecycle.labels import LabelsFile
+from modelship.lifecycle.sync import GROUP_CHECK_SECONDS, GroupSync
 from modelship.lifecycle.warmup import run_warmup
 from modelship.registry import ModelEntry, Registry, ServedVersion
 from modelship.repository import list_versions, version_path
@@ -50,16 +61,27 @@ UNLOAD_GRACE_SECONDS = 2.0
 _LOADER_NICENESS = 10
 
 
-def start_lifecycle(registry: Registry, settings: ServeSettings) -> Lifecycle:
+def start_lifecycle(
+    registry: Registry, settings: ServeSettings, group: WorkerGroup | None = None
+) -> Lifecycle:
     """Load the configured models, then keep polling in the background.
+
+    Args:
+        registry: the registry to keep in step.
+        settings: the server's settings.
+        group: the worker group this process belongs to (``--workers`` > 1).
 
     Raises:
         BadConfig: a configured model has no version that can serve; the message says which
             and why, so ``serve`` exits with it instead of serving nothing.
     """
-    lifecycle = Lifecycle(registry, settings, configs_from_settings(settings))
+    lifecycle = Lifecycle(registry, settings, configs_from_settings(settings), group)
+    # A worker that replaces a dead one serves what its peers serve: the last reload request
+    # (as they do, it need not find a version of every model).
+    reloaded = lifecycle.sync is not None and lifecycle.sync.adopt()
     lifecycle.poll()
-    lifecycle.require_available()
+    if not reloaded:
+        lifecycle.require_available()
     # Everything alive now lives as long as the server: keep it out of later collections, so the
     # full collection after an unload scans only what came since (8 ms, not 100+ ms of GIL).
     gc.freeze()
@@ -71,10 +93,15 @@ class Lifecycle:
     """Polls the repository and the config file; one instance per serving process."""
 
     def __init__(
-        self, registry: Registry, settings: ServeSettings, configs: list[ModelConfig]
+        self,
+        registry: Registry,
+        settings: ServeSettings,
+        configs: list[ModelConfig],
+        group: WorkerGroup | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
+        self.sync = GroupSync(self, group) if group is not None else None
         self._configs = {c.name: c for c in configs}
         self._file_configs = configs if settings.model_config_file is not None else []
         self._failed: dict[tuple[str, int], object] = {}
@@ -89,7 +116,10 @@ class Lifecycle:
         return list(self._configs.values())
 
     def start(self) -> None:
-        """Start the polling thread, unless both poll waits are 0 (poll once, at start)."""
+        """Start the polling thread, unless both poll waits are 0 (poll once, at start) and
+        there is no worker group to follow."""
+        if self.sync is not None:
+            self.sync.started()
         if self._interval() is None or self._thread is not None:
             return
         self._thread = threading.Thread(target=self._run, name="model-watcher", daemon=True)
@@ -111,6 +141,7 @@ class Lifecycle:
                     self._poll_model(config)
                 except Exception:  # one model's trouble must not stop the others' polling
                     logger.exception("polling model %s failed", config.name)
+        self._changed()
 
     def apply_config(self, configs: list[ModelConfig]) -> None:
         """Replace the model list: unload removed models, then load added ones."""
@@ -120,6 +151,42 @@ class Lifecycle:
                 self._remove_model(name)
             self._configs = new
         self.poll()
+
+    def reload(self, configs: list[ModelConfig], text: str) -> None:
+        """A reload request (TF Serving's HandleReloadConfigRequest) received by this process.
+
+        Alone, it applies ``configs``; in a worker group it returns once every worker serves
+        them (see :class:`.sync.GroupSync`).
+
+        Args:
+            configs: the parsed model list.
+            text: the same list as a ``ModelServerConfig`` text proto, for the other workers.
+        """
+        if self.sync is None:
+            self.apply_config(configs)
+        else:
+            self.sync.reload(configs, text)
+
+    def set_configs(self, configs: list[ModelConfig]) -> None:
+        """Replace the model list before the first poll (nothing is loaded yet)."""
+        with self._lock:
+            self._configs = {c.name: c for c in configs}
+
+    def file_stamp(self) -> str | None:
+        """A digest of ``--model_config_file``'s model list as this process last read it."""
+        if self.settings.model_config_file is None:
+            return None
+        return hashlib.sha256(repr(self._file_configs).encode()).hexdigest()
+
+    def peer_states(self) -> list[States]:
+        """The version states the other workers of the group published (none when alone)."""
+        return self.sync.group.peer_states() if self.sync is not None else []
+
+    def _changed(self) -> None:
+        """A version changed state: tell the other workers at once (they also hear it on the
+        next group check)."""
+        if self.sync is not None:
+            self.sync.publish_states()
 
     def reload_config_file(self) -> None:
         """Re-read ``--model_config_file``; a broken file is logged and the old list kept."""
@@ -160,39 +227,41 @@ class Lifecycle:
 
     # -- the polling thread ------------------------------------------------------------------
 
-    def _interval(self) -> float | None:
-        waits = [
-            w
-            for w in (
-                self.settings.file_system_poll_wait_seconds,
-                self.settings.model_config_file_poll_wait_seconds
-                if self.settings.model_config_file is not None
-                else 0.0,
-            )
-            if w > 0
+    def _schedules(self) -> list[tuple[float, Callable[[], None]]]:
+        """(wait, action) of each periodic job; jobs whose wait is 0 do not run."""
+        config_wait = self.settings.model_config_file_poll_wait_seconds
+        if self.settings.model_config_file is None:
+            config_wait = 0.0
+        jobs: list[tuple[float, Callable[[], None]]] = [
+            (config_wait, self.reload_config_file),
+            (self.settings.file_system_poll_wait_seconds, self.poll),
         ]
+        if self.sync is not None:
+            jobs.append((GROUP_CHECK_SECONDS, self.sync.check))
+        return [(wait, action) for wait, action in jobs if wait > 0]
+
+    def _interval(self) -> float | None:
+        waits = [wait for wait, _ in self._schedules()]
         return min(waits) if waits else None
 
     def _run(self) -> None:
         with contextlib.suppress(OSError, AttributeError):
             # Loading and warm-up yield the CPU to request threads (Linux: per-thread nice).
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOADER_NICENESS)
-        files_wait = self.settings.file_system_poll_wait_seconds
-        config_wait = self.settings.model_config_file_poll_wait_seconds
-        if self.settings.model_config_file is None:
-            config_wait = 0.0
-        now = time.monotonic()
-        next_files = now + files_wait if files_wait > 0 else float("inf")
-        next_config = now + config_wait if config_wait > 0 else float("inf")
+        jobs = self._schedules()
+        due = [_next_tick(time.time(), wait) for wait, _ in jobs]
         # Sleep until the next due poll exactly: a coarse tick would delay every new version.
-        while not self._stop.wait(max(0.0, min(next_files, next_config) - time.monotonic())):
-            now = time.monotonic()
-            if now >= next_config:
-                next_config = now + config_wait
-                self.reload_config_file()
-            if now >= next_files:
-                next_files = now + files_wait
-                self.poll()
+        while not self._stop.wait(max(0.0, min(due) - time.time())):
+            for i, (wait, action) in enumerate(jobs):
+                now = time.time()
+                if due[i] - now > wait:  # the clock was set back: realign, run nothing
+                    due[i] = _next_tick(now, wait)
+                elif now >= due[i]:
+                    due[i] = _next_tick(now, wait)
+                    try:
+                        action()
+                    except Exception:  # the watcher must outlive any one pass
+                        logger.exception("lifecycle pass failed")
 
     # -- one model ---------------------------------------------------------------------------
 
@@ -232,12 +301,14 @@ class Lifecycle:
                 model=config.name, version=version, path=version_path(config.base_path, version)
             )
             self.registry.set_version(served)  # visible as START/LOADING while it loads
+            self._changed()
             started = time.monotonic()
             served.load(
                 runtime=config.runtime,
                 threads=self.settings.intra_op_threads,
                 prepare=functools.partial(self._prepare, entry),
             )
+            self._changed()
             if served.available:
                 logger.info(
                     "loaded %s version %d from %s in %.2fs",
@@ -316,6 +387,7 @@ class Lifecycle:
         if served.state == "UNLOADING":  # already on its way out; a later poll drops it
             return
         served.state = "UNLOADING"
+        self._changed()
         timer = threading.Timer(UNLOAD_GRACE_SECONDS, self._finish_unload, (served, drop))
         timer.daemon = True
         self._timers = [t for t in self._timers if t.is_alive()] + [timer]
@@ -325,6 +397,7 @@ class Lifecycle:
         served.unload(close=False)  # requests still running on it keep it alive until they end
         if drop:
             self._drop(served)
+        self._changed()
         release_memory()
         logger.info("unloaded %s version %d", served.model, served.version)
 
@@ -344,6 +417,12 @@ class Lifecycle:
         for served in entry.versions.values():
             self._retire(served)
         self._failed = {k: v for k, v in self._failed.items() if k[0] != name}
+
+
+def _next_tick(now: float, wait: float) -> float:
+    """The first multiple of ``wait`` on the wall clock after ``now``: every process of the
+    server polls at the same moments, whenever it started."""
+    return (math.floor(now / wait) + 1) * wait
 
 
 def release_memory() -> None:

@@ -19,6 +19,7 @@ from modelship.errors import (
     Unimplemented,
     VersionNotFound,
 )
+from modelship.lifecycle.group import States, group_state
 from modelship.registry import Registry, ServedVersion
 from modelship.runtimes.base import Arrays
 from modelship.serving.executor import InferenceExecutor
@@ -149,11 +150,16 @@ class DataPlane:
             )
         return [float(v) for v in values.reshape(-1).tolist()]
 
-    async def reload_config(self, configs: list[ModelConfig]) -> None:
+    async def reload_config(self, configs: list[ModelConfig], text: str) -> None:
         """Replace the served model list, as TF Serving's HandleReloadConfigRequest: models
-        left out are unloaded, new ones loaded; returns once the loading pass is done.
+        left out are unloaded, new ones loaded; returns once the loading pass is done (in every
+        worker process of the server).
 
         A ``--model_config_file`` that is polled takes over again when that file changes.
+
+        Args:
+            configs: the parsed model list.
+            text: the same list as a ``ModelServerConfig`` text proto.
 
         Raises:
             Unimplemented: this dataplane has no lifecycle to apply a config with.
@@ -162,7 +168,7 @@ class DataPlane:
         if lifecycle is None:
             raise Unimplemented("this server cannot reload its model config")
         # Loading runs models' warm-up and may take seconds: keep it off the event loop.
-        await asyncio.to_thread(lifecycle.apply_config, configs)
+        await asyncio.to_thread(lifecycle.reload, configs, text)
 
     def ready(self) -> bool:
         """True when every configured model has an AVAILABLE version (and there is one)."""
@@ -177,26 +183,43 @@ class DataPlane:
             return False
 
     def status(self, spec: ModelSpec) -> list[dict[str, Any]]:
-        """TF Serving's ``model_version_status`` list: every version, or the one addressed."""
+        """TF Serving's ``model_version_status`` list: every version, or the one addressed.
+
+        With several worker processes, states are the server's as a whole (see
+        :func:`modelship.lifecycle.group.group_state`): a version is ``AVAILABLE`` once every
+        worker serves it.
+        """
         entry = self.registry.model(spec.name)
+        own = {v: served.state for v, served in list(entry.versions.items())}
+        peers = [p.get(spec.name, {}) for p in self._peer_states()]
         if spec.version is None and spec.label is None:
-            versions = sorted(entry.versions.values(), key=lambda v: -v.version)
+            versions = sorted(set(own).union(*peers), reverse=True)
         else:
             version = spec.version
             if spec.label is not None:
                 version = self.registry.resolve_label(spec.name, spec.label)
-            served = entry.versions.get(version) if version is not None else None
-            if served is None:
+            if version is None or version not in own:
                 raise VersionNotFound(f"Could not find version {version} of model {spec.name}")
-            versions = [served]
-        return [
-            {
-                "version": str(v.version),
-                "state": v.state,
-                "status": {"error_code": v.error_code, "error_message": v.error_message},
-            }
-            for v in versions
-        ]
+            versions = [version]
+        answer = []
+        for version in versions:
+            served = entry.versions.get(version)
+            state = group_state(version, own, peers) if peers else own[version]
+            answer.append(
+                {
+                    "version": str(version),
+                    "state": state,
+                    "status": {
+                        "error_code": served.error_code if served is not None else "OK",
+                        "error_message": served.error_message if served is not None else "",
+                    },
+                }
+            )
+        return answer
+
+    def _peer_states(self) -> list[States]:
+        lifecycle = self.lifecycle
+        return lifecycle.peer_states() if lifecycle is not None else []
 
     def metadata(self, served: ServedVersion) -> dict[str, Any]:
         """The version's signatures in TF Serving's ``signature_def`` shape."""

@@ -15,6 +15,7 @@ import uvicorn
 
 from modelship.errors import BadConfig
 from modelship.lifecycle import start_lifecycle
+from modelship.lifecycle.group import WorkerGroup
 from modelship.registry import Registry
 from modelship.serving.batcher import BatchingExecutor
 from modelship.serving.batching_params import read_batching_parameters
@@ -39,17 +40,21 @@ def build_executor(settings: ServeSettings, metrics: Metrics | None = None) -> I
     return ThreadExecutor()
 
 
-def build_dataplane(settings: ServeSettings) -> DataPlane:
-    """A dataplane with the configured models loaded and watched; BadConfig if one cannot serve."""
+def build_dataplane(settings: ServeSettings, group: WorkerGroup | None = None) -> DataPlane:
+    """A dataplane with the configured models loaded and watched; BadConfig if one cannot serve.
+
+    Args:
+        settings: the server's settings.
+        group: the worker group this process serves in, when there are several workers.
+    """
     registry = Registry()
     metrics = Metrics(registry)
     executor = build_executor(settings, metrics)
     dataplane = DataPlane(registry, executor, metrics)
     dataplane.images = ImageDecoder(max_pixels=settings.max_image_pixels)
     try:
-        dataplane.lifecycle = start_lifecycle(
-            registry, settings
-        )  # polls the repository from now on
+        # Polls the repository from now on.
+        dataplane.lifecycle = start_lifecycle(registry, settings, group)
     except BaseException:
         executor.close()
         raise
@@ -75,12 +80,20 @@ def bind_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
     return sock
 
 
-def run_worker(settings: ServeSettings, reuse_port: bool = False) -> None:
-    """Load the models and serve them until SIGINT/SIGTERM, which drain and return."""
+def run_worker(
+    settings: ServeSettings, reuse_port: bool = False, group: WorkerGroup | None = None
+) -> None:
+    """Load the models and serve them until SIGINT/SIGTERM, which drain and return.
+
+    Args:
+        settings: the server's settings.
+        reuse_port: share the ports with the other worker processes.
+        group: the worker group (shared directory) of those processes.
+    """
     # Bind first: a taken port is reported at once, before minutes of model loading.
     sock = bind_socket(settings.rest_api_host, settings.rest_api_port, reuse_port)
     try:
-        dataplane = build_dataplane(settings)
+        dataplane = build_dataplane(settings, group)
     except BaseException:
         sock.close()
         raise

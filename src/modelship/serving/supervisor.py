@@ -6,6 +6,10 @@ worker that dies is replaced after a backoff; a worker that keeps dying makes th
 exit non-zero, so an orchestrator sees the failure instead of a healthy-looking server that
 fails requests. SIGTERM (or SIGINT) drains: every worker stops accepting, finishes what is in
 flight, and the supervisor exits 0.
+
+The supervisor also owns the workers' shared directory (:class:`~modelship.lifecycle.group.
+WorkerGroup`) and keeps its member list current, so a model-config reload received by one worker
+reaches all of them and status answers speak for the whole server.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 
 from modelship.errors import BadConfig, ModelshipError
+from modelship.lifecycle.group import WorkerGroup
 from modelship.settings import ServeSettings
 
 __all__ = ["EXIT_BAD_CONFIG", "Supervisor"]
@@ -38,7 +44,7 @@ _MAX_CRASHES = 5
 _DRAIN_SECONDS = 40.0
 
 
-def _worker_main(settings: ServeSettings) -> None:
+def _worker_main(settings: ServeSettings, group_dir: str) -> None:
     """Entry point of a worker process."""
     from modelship.serving.server import run_worker
 
@@ -47,7 +53,7 @@ def _worker_main(settings: ServeSettings) -> None:
         format=f"%(asctime)s %(levelname)s %(name)s[{os.getpid()}]: %(message)s",
     )
     try:
-        run_worker(settings, reuse_port=True)
+        run_worker(settings, reuse_port=True, group=WorkerGroup(Path(group_dir)))
     except ModelshipError as exc:
         logger.error("worker cannot serve: %s", exc.message)
         raise SystemExit(EXIT_BAD_CONFIG) from None
@@ -79,6 +85,7 @@ class Supervisor:
         self._settings = settings.model_copy(update={"intra_op_threads": threads})
         self._slots = [_Slot(i) for i in range(workers)]
         self._metrics_dir = ""
+        self._group: WorkerGroup | None = None
 
     def run(self) -> None:
         """Run until SIGTERM/SIGINT (then exit normally) or until workers keep dying.
@@ -98,6 +105,7 @@ class Supervisor:
         )
         self._metrics_dir = tempfile.mkdtemp(prefix="modelship-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = self._metrics_dir
+        self._group = group = WorkerGroup.create()
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
         }
@@ -115,17 +123,30 @@ class Supervisor:
             holder.close()
             os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
             shutil.rmtree(self._metrics_dir, ignore_errors=True)
+            shutil.rmtree(group.directory, ignore_errors=True)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stopping = True
 
     def _start(self, slot: _Slot) -> None:
+        if self._group is None:
+            raise RuntimeError("workers start from Supervisor.run()")
         process = self._context.Process(
-            target=_worker_main, args=(self._settings,), name=f"modelship-worker-{slot.index}"
+            target=_worker_main,
+            args=(self._settings, str(self._group.directory)),
+            name=f"modelship-worker-{slot.index}",
         )
         process.start()
         slot.process = process
+        self._update_members()
         logger.info("worker %d started (pid %s)", slot.index, process.pid)
+
+    def _update_members(self) -> None:
+        """Tell the workers who the live workers are (a reload waits for each of them)."""
+        if self._group is not None:
+            self._group.set_members(
+                [s.process.pid for s in self._slots if s.process is not None and s.process.pid]
+            )
 
     def _watch(self) -> None:
         while not self._stopping:
@@ -145,6 +166,7 @@ class Supervisor:
         code = process.exitcode
         if self._stopping:
             return
+        self._update_members()
         self._mark_dead(process.pid)
         if code == EXIT_BAD_CONFIG:
             raise BadConfig(f"worker {slot.index} cannot load the models; see its log above")

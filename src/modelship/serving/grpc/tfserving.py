@@ -194,10 +194,10 @@ class ModelServicer:
         config = model_server_config_pb2.ModelServerConfig.FromString(
             request.config.SerializeToString()
         )
-        configs = parse_model_config(
-            text_format.MessageToString(config), origin="ReloadConfigRequest"
-        )
-        await self.dataplane.reload_config(configs)
+        text = text_format.MessageToString(config)
+        configs = parse_model_config(text, origin="ReloadConfigRequest")
+        # Answers once the new list is served: by this process, and by every other worker.
+        await self.dataplane.reload_config(configs, text)
         # A default StatusProto is error_code OK with no message.
         return tfs_model_service_pb2.ReloadConfigResponse(
             status=tfs_model_service_pb2.StatusProto()

@@ -1,0 +1,240 @@
+"""The worker group: what the worker processes of one server share through a directory.
+
+``modelship serve --workers N`` runs N processes behind one port; each has its own registry and
+watcher. The supervisor creates a small runtime directory and hands it to every worker, which
+uses it so that the N processes behave as one server:
+
+- ``members.json``: the pids of the live workers, written by the supervisor.
+- ``reload.json``: the model list set by the last ``HandleReloadConfigRequest``, whichever
+  worker received it; the others apply it on their next check, and a replacement worker starts
+  from it.
+- ``applied-<pid>``: the id of the last reload that worker applied, so the worker that received
+  the request answers once every worker serves the new list.
+- ``states-<pid>.json``: the version states of each worker's registry, so a status answer can
+  say ``AVAILABLE`` only for a version that every worker serves.
+
+Every file is written whole under a temporary name and renamed into place: a reader sees the
+old or the new content, never half of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["ReloadRecord", "States", "WorkerGroup", "group_state"]
+
+logger = logging.getLogger("modelship.lifecycle")
+
+_MEMBERS = "members.json"
+_RELOAD = "reload.json"
+
+# model -> version -> state, as one worker's registry has them.
+States = dict[str, dict[int, str]]
+
+
+@dataclass(frozen=True)
+class ReloadRecord:
+    """One reload request, as the group keeps it.
+
+    Attributes:
+        id: unique per request.
+        config: the ``ModelServerConfig`` in protobuf text format.
+        file_stamp: the stamp of ``--model_config_file``'s list when the request came; while the
+            file still has that list, the reload stays in force (a replacement worker starts
+            from it), as it does in a single process until the file changes.
+    """
+
+    id: str
+    config: str
+    file_stamp: str | None
+
+
+class WorkerGroup:
+    """The shared directory of one server's workers, seen from one process.
+
+    Args:
+        directory: the directory the supervisor created.
+        pid: this process's id (the default: the calling process).
+    """
+
+    def __init__(self, directory: Path, pid: int | None = None) -> None:
+        self.directory = directory
+        self.pid = os.getpid() if pid is None else pid
+        self._reload_seen: tuple[int, int, int] | None = None
+        self._states_written: States | None = None
+
+    @classmethod
+    def create(cls) -> WorkerGroup:
+        """A fresh directory under the system's temporary directory (the supervisor's side)."""
+        return cls(Path(tempfile.mkdtemp(prefix="modelship-workers-")))
+
+    # -- membership (written by the supervisor) ----------------------------------------------
+
+    def set_members(self, pids: list[int]) -> None:
+        """Record the live workers; files of workers no longer listed are removed."""
+        self._write(_MEMBERS, orjson.dumps(sorted(pids)))
+        live = {str(p) for p in pids}
+        for path in self.directory.glob("*-*"):
+            owner = path.name.split("-", 1)[1].split(".", 1)[0]
+            if path.name.startswith(("applied-", "states-")) and owner not in live:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+    def members(self) -> list[int]:
+        """The live workers' pids (empty before the supervisor wrote them)."""
+        data = self._read(_MEMBERS)
+        return [int(p) for p in data] if isinstance(data, list) else []
+
+    def peers(self) -> list[int]:
+        """The other live workers."""
+        return [p for p in self.members() if p != self.pid]
+
+    # -- reloads -----------------------------------------------------------------------------
+
+    def new_reload(self, config: str, file_stamp: str | None) -> ReloadRecord:
+        """A record for a reload request received by this worker (not yet published)."""
+        return ReloadRecord(id=uuid.uuid4().hex, config=config, file_stamp=file_stamp)
+
+    def publish_reload(self, record: ReloadRecord) -> None:
+        """Make ``record`` the group's model list; the other workers pick it up."""
+        self._write(
+            _RELOAD,
+            orjson.dumps(
+                {"id": record.id, "config": record.config, "file_stamp": record.file_stamp}
+            ),
+        )
+
+    def reload(self) -> ReloadRecord | None:
+        """The group's last reload, if any."""
+        self._reload_seen = self._stamp(_RELOAD)
+        data = self._read(_RELOAD)
+        if not isinstance(data, dict):
+            return None
+        try:
+            return ReloadRecord(
+                id=str(data["id"]), config=str(data["config"]), file_stamp=data["file_stamp"]
+            )
+        except KeyError:
+            return None
+
+    def reload_changed(self) -> ReloadRecord | None:
+        """The group's last reload if ``reload.json`` changed since this process last read it.
+
+        A ``stat`` per call: cheap enough to ask several times a second.
+        """
+        if self._stamp(_RELOAD) == self._reload_seen:
+            return None
+        return self.reload()
+
+    def acknowledge(self, record_id: str) -> None:
+        """Say that this worker serves the list of reload ``record_id``."""
+        self._write(f"applied-{self.pid}", record_id.encode())
+
+    def wait_for_peers(self, record_id: str, timeout: float) -> list[int]:
+        """Wait until every other live worker applied reload ``record_id``.
+
+        Stops early when a later reload replaced it (the later one is what the group will
+        serve). A worker that dies meanwhile leaves the member list and is not waited for: its
+        replacement starts from the reload.
+
+        Returns:
+            the workers that had not applied it when ``timeout`` seconds passed (empty if all).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            waiting = [p for p in self.peers() if self._applied(p) != record_id]
+            current = self._read(_RELOAD)
+            superseded = isinstance(current, dict) and current.get("id") != record_id
+            if not waiting or superseded or time.monotonic() >= deadline:
+                return [] if superseded else waiting
+            time.sleep(0.02)
+
+    def _applied(self, pid: int) -> str | None:
+        try:
+            return (self.directory / f"applied-{pid}").read_text()
+        except OSError:
+            return None
+
+    # -- version states ----------------------------------------------------------------------
+
+    def publish_states(self, states: States) -> None:
+        """Record this worker's version states (only when they changed since the last call)."""
+        if states == self._states_written:
+            return
+        payload = {model: {str(v): s for v, s in vs.items()} for model, vs in states.items()}
+        self._write(f"states-{self.pid}.json", orjson.dumps(payload))
+        self._states_written = states
+
+    def peer_states(self) -> list[States]:
+        """The version states of every other live worker that has published them."""
+        found: list[States] = []
+        for pid in self.peers():
+            data = self._read(f"states-{pid}.json")
+            if isinstance(data, dict):
+                found.append({m: {int(v): str(s) for v, s in vs.items()} for m, vs in data.items()})
+        return found
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _write(self, name: str, data: bytes) -> None:
+        # Unique temporary name: several processes may write the same file at once.
+        tmp = self.directory / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, self.directory / name)
+
+    def _read(self, name: str) -> Any:
+        try:
+            return orjson.loads((self.directory / name).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+
+    def _stamp(self, name: str) -> tuple[int, int, int] | None:
+        try:
+            st = (self.directory / name).stat()
+        except OSError:
+            return None
+        # A rename gives a new inode: a replaced file never looks unchanged.
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def group_state(
+    version: int, own: Mapping[int, str], peers: Sequence[Mapping[int, str]]
+) -> str | None:
+    """The state of one version for the whole group, as one server would report it.
+
+    A version is ``AVAILABLE`` once every worker serves it: from then on any connection can
+    reach it. While some workers serve it and others are still loading it (or have not found it
+    yet), it is ``LOADING``. A version on its way out stays ``AVAILABLE`` while some worker
+    still serves it, so the model never looks unservable in the middle of a swap. Otherwise the
+    state is this worker's own.
+
+    Args:
+        version: the version.
+        own: version -> state of the model in this worker.
+        peers: the same for each other worker (empty when the model is not there).
+
+    Returns:
+        the state, or ``None`` when no worker has the version.
+    """
+    workers = [own, *peers]
+    states = [w.get(version) for w in workers]
+    if all(s == "AVAILABLE" for s in states):
+        return "AVAILABLE"
+    if "AVAILABLE" in states:
+        coming = any(
+            s in ("START", "LOADING") or (s is None and version > max(w, default=0))
+            for s, w in zip(states, workers, strict=True)
+        )
+        return "LOADING" if coming else "AVAILABLE"
+    return next((s for s in states if s is not None), None)
