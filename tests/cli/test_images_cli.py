@@ -38,7 +38,7 @@ def test_train_images_from_a_folder(tmp_path: Path, framework: str) -> None:
     done = run(
         "train", "images", "--data", str(data), "--framework", framework, "--epochs", "1",
         "--image-size", "32", "--output", str(tmp_path / "models"), "--name", "pets",
-        "--version", "2",
+        "--version", "2", "--no-augment", "--val-fraction", "0.5",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "12 images, 2 classes" in done.stdout
@@ -48,6 +48,9 @@ def test_train_images_from_a_folder(tmp_path: Path, framework: str) -> None:
     assert manifest.labels == ["green_square", "red_circle"]
     assert manifest.preprocessing["size"] == [32, 32]
     assert manifest.parameters["batch_size"] == 16
+    assert manifest.parameters["augmentation"] == "none"
+    assert manifest.parameters["val_fraction"] == 0.5
+    assert manifest.data["n_val"] == 6
     refused = run("train", "images", "--data", str(tmp_path / "nowhere"), "--epochs", "1")
     assert refused.returncode == 1
     assert "not a directory" in refused.stderr

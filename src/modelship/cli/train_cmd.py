@@ -61,6 +61,13 @@ def train(
     name: Annotated[
         str | None, typer.Option(help="images: model name, the folder under OUTPUT [images].")
     ] = None,
+    augment: Annotated[
+        bool, typer.Option(help="images: random flips and shifts of the training images.")
+    ] = True,
+    val_fraction: Annotated[
+        float,
+        typer.Option(min=0.05, max=0.5, help="images: share of each class held out to validate."),
+    ] = 0.2,
 ) -> None:
     """Train RECIPE and export it to OUTPUT/RECIPE/VERSION (ONNX, native artifact, manifest)."""
     # Unset options take each recipe's own defaults: an MLP on 60,000 digits and a CNN on a
@@ -84,6 +91,8 @@ def train(
                 name=name or "images",
                 framework=framework,
                 image_size=image_size,
+                augmentation=augment,
+                val_fraction=val_fraction,
                 output=output,
                 version=version,
                 seed=seed,

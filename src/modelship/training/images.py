@@ -69,7 +69,7 @@ def image_fingerprint(dataset: ImageDataset) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def _recipe(framework: str, learning_rate: float, batch_size: int, seed: int, threads: int) -> Any:
+def _recipe(framework: str, **settings: Any) -> Any:
     if framework not in IMAGE_RECIPES:
         raise BadConfig(
             f"no image recipe for framework {framework!r}; available: {', '.join(FRAMEWORKS)}"
@@ -82,9 +82,7 @@ def _recipe(framework: str, learning_rate: float, batch_size: int, seed: int, th
             f"training images with {framework} needs {exc.name}: "
             f"pip install 'modelship[{framework}]'"
         ) from exc
-    return getattr(module, class_name)(
-        learning_rate=learning_rate, batch_size=batch_size, seed=seed, threads=threads
-    )
+    return getattr(module, class_name)(**settings)
 
 
 def _pictures(
@@ -127,6 +125,7 @@ def train_images(
     learning_rate: float = 3e-3,
     val_fraction: float = 0.2,
     threads: int = 0,
+    augmentation: bool = True,
     console: Console | None = None,
 ) -> ImageTrainResult:
     """Train the image classifier on a folder of class sub-folders and publish a version.
@@ -144,10 +143,18 @@ def train_images(
         learning_rate: Adam's step size.
         val_fraction: share of each class held out for validation.
         threads: CPU threads; 0 uses all cores up to 4.
+        augmentation: random horizontal flips and shifts of up to 10% while training.
         console: where progress goes.
     """
     console = console or Console()
-    recipe = _recipe(framework, learning_rate, batch_size, seed, threads)
+    recipe = _recipe(
+        framework,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        seed=seed,
+        threads=threads,
+        augmentation=augmentation,
+    )
     spec = ImagePreprocessing(size=(image_size, image_size))
     with tempfile.TemporaryDirectory(prefix="modelship-images-") as scratch:
         if data_dir is None:
@@ -198,7 +205,9 @@ def train_images(
                 "learning_rate": learning_rate,
                 "seed": seed,
                 "val_fraction": val_fraction,
-                "augmentation": "random horizontal flip, shifts up to 10%",
+                "augmentation": (
+                    "random horizontal flip, shifts up to 10%" if augmentation else "none"
+                ),
             },
             data={
                 "name": dataset.name,
