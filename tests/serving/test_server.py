@@ -111,3 +111,29 @@ def test_a_taken_port_is_reported_not_a_traceback(toy_model: ToyModel) -> None:
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr.replace("\n", "")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("flags", "batched"), [([], True), (["--enable_batching=false"], False)])
+def test_a_flag_turns_off_batching_that_the_environment_turned_on(
+    toy_model: ToyModel, tmp_path: Path, flags: list[str], batched: bool
+) -> None:
+    server = start_server(
+        ["--model_name", "toy", "--model_base_path", str(toy_model.base_path), *flags],
+        "toy",
+        tmp_path,
+        env={"MODELSHIP_ENABLE_BATCHING": "1"},
+    )
+    try:
+        x = np.ones((2, 784), dtype=np.float32)
+        answer = httpx.post(
+            f"{server.url}/v1/models/toy:predict", json={"instances": x.tolist()}, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        scrape = httpx.get(f"{server.url}/monitoring/prometheus/metrics", timeout=5).text
+    finally:
+        stop_server(server)
+    # Only the batching executor records batch sizes.
+    batches = [
+        line for line in scrape.splitlines() if line.startswith("modelship_batch_size_count")
+    ]
+    assert bool(batches) is batched, scrape

@@ -18,19 +18,21 @@ from modelship.settings import ServeSettings
 
 err = Console(stderr=True)
 
-# Boolean flags, in both spellings; TF Serving's ``--flag=true`` form is rewritten for them.
-BOOLEAN_FLAGS = frozenset(
-    {
-        "--enable_batching",
-        "--enable-batching",
-        "--allow_version_labels_for_unavailable_models",
-        "--allow-version-labels-for-unavailable-models",
-    }
-)
-
 
 def _flag(*names: str, help: str) -> Any:
     return typer.Option(*names, help=help, show_default=False)
+
+
+def settings_from_flags(flags: dict[str, Any]) -> ServeSettings:
+    """The server's settings from ``serve``'s parsed flags.
+
+    A flag left out arrives as ``None`` and is dropped, so the environment or the default
+    decides; any value given on the command line, ``False`` included, wins over both.
+
+    Raises:
+        ValidationError: a value is out of range or of the wrong type.
+    """
+    return ServeSettings(**{name: value for name, value in flags.items() if value is not None})
 
 
 @app.command()
@@ -70,7 +72,11 @@ def serve(
     intra_op_threads: Annotated[
         int | None,
         _flag(
-            "--intra_op_threads", "--intra-op-threads", help="Runtime threads (0: runtime's choice)"
+            "--intra_op_threads",
+            "--intra-op-threads",
+            "--tensorflow_intra_op_parallelism",
+            help="Intra-op threads of the ONNX or TensorFlow runtime "
+            "(0: the cores shared among the workers)",
         ),
     ] = None,
     workers: Annotated[
@@ -80,8 +86,9 @@ def serve(
     enable_batching: Annotated[
         bool | None,
         _flag(
-            "--enable_batching",
-            "--enable-batching",
+            # The "off" names let a command line turn off what the environment turned on.
+            "--enable_batching/--no_enable_batching",
+            "--enable-batching/--no-enable-batching",
             help="Merge concurrent requests into batches [env MODELSHIP_ENABLE_BATCHING]",
         ),
     ] = None,
@@ -121,16 +128,17 @@ def serve(
     allow_version_labels_for_unavailable_models: Annotated[
         bool | None,
         _flag(
-            "--allow_version_labels_for_unavailable_models",
-            "--allow-version-labels-for-unavailable-models",
+            "--allow_version_labels_for_unavailable_models"
+            "/--no_allow_version_labels_for_unavailable_models",
+            "--allow-version-labels-for-unavailable-models"
+            "/--no-allow-version-labels-for-unavailable-models",
             help="Let a label point at a version that is not AVAILABLE",
         ),
     ] = None,
 ) -> None:
     """Serve a model's versions with TensorFlow Serving's REST and gRPC APIs."""
-    flags = {k: v for k, v in locals().items() if v is not None}
     try:
-        settings = ServeSettings(**flags)
+        settings = settings_from_flags(locals())
     except ValidationError as exc:
         err.print(f"[red]invalid settings:[/red] {exc}")
         raise typer.Exit(2) from None
