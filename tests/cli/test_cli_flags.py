@@ -74,6 +74,13 @@ def test_the_hyphenated_spelling_works_too(monkeypatch: pytest.MonkeyPatch) -> N
     assert _parse(["--no-enable-batching"]).enable_batching is False
 
 
+def test_tf_servings_thread_flag_sets_the_runtime_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELSHIP_INTRA_OP_THREADS", "4")
+    assert _parse([]).intra_op_threads == 4
+    assert _parse(["--tensorflow_intra_op_parallelism=2"]).intra_op_threads == 2
+    assert _parse(["--intra_op_threads", "1"]).intra_op_threads == 1
+
+
 def test_other_arguments_are_left_alone() -> None:
     argv = ["serve", "--model_name=true", "--enable_batching", "--model_base_path", "false"]
     assert tf_serving_booleans(COMMAND, argv) == argv

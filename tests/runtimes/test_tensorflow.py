@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -151,3 +152,49 @@ def test_keras_model_export_is_served(tmp_path: Path) -> None:
         np.testing.assert_allclose(got["output_1"], want_value, atol=1e-5)
     finally:
         runtime.close()
+
+
+def test_intra_op_threads_size_tensorflows_thread_pools(pair_dir: Path) -> None:
+    # A fresh process each: TensorFlow fixes its pools when its runtime starts.
+    code = textwrap.dedent(
+        f"""
+        import json, os, sys
+        from pathlib import Path
+        import numpy as np
+        from modelship.runtimes import load_runtime
+        import tensorflow as tf
+        runtime = load_runtime(Path({str(pair_dir)!r}), threads=int(sys.argv[1]))
+        runtime.predict(
+            "serving_default", {{"a": np.ones((64, 3), np.float32), "b": np.ones(64, np.int64)}}
+        )
+        names = [Path(f"/proc/self/task/{{t}}/comm").read_text().strip()
+                 for t in os.listdir("/proc/self/task")]
+        print(json.dumps({{
+            "intra": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter": tf.config.threading.get_inter_op_parallelism_threads(),
+            "inter_pool": names.count("tf_Compute"),
+            "threads": len(names),
+        }}))
+        """
+    )
+    runs = {
+        threads: subprocess.Popen(
+            [sys.executable, "-c", code, str(threads)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for threads in (1, 3)
+    }
+    seen = {}
+    for threads, process in runs.items():
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        seen[threads] = json.loads(out.splitlines()[-1])
+    for threads in (1, 3):
+        assert seen[threads]["intra"] == threads
+        assert seen[threads]["inter"] == 1
+        assert seen[threads]["inter_pool"] == 1  # TensorFlow names its inter-op threads
+    # The intra-op pool really holds the threads asked for: two more for 3 than for 1.
+    assert seen[3]["threads"] - seen[1]["threads"] == 2

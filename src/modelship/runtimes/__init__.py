@@ -36,7 +36,7 @@ def load_runtime(path: Path, runtime: str | None = None, threads: int = 0) -> Ru
     Args:
         path: the version directory.
         runtime: one of ``onnx``, ``tensorflow``, ``torch``; refused if unknown.
-        threads: intra-op threads for the runtime; 0 lets it decide.
+        threads: intra-op threads for the ONNX and TensorFlow runtimes; 0 lets them decide.
     """
     name = runtime or detect_runtime(path)
     manifest = Manifest.read(path) if (path / MANIFEST_NAME).is_file() else None
@@ -47,7 +47,7 @@ def load_runtime(path: Path, runtime: str | None = None, threads: int = 0) -> Ru
     if name == "tensorflow":
         from modelship.runtimes.tensorflow import load_savedmodel
 
-        loaded: Runtime = load_savedmodel(path, manifest)
+        loaded: Runtime = load_savedmodel(path, manifest, threads=threads)
         return loaded
     if name == "torch":
         from modelship.runtimes.torch import load_torch

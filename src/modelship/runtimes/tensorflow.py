@@ -10,6 +10,7 @@ answers with the real names, dtypes, shapes and method names of every signature,
 from __future__ import annotations
 
 import gc
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,18 @@ from modelship.manifest import Manifest
 from modelship.runtimes.base import Arrays
 from modelship.signature import DEFAULT_SIGNATURE, Signature, TensorSpec
 
-__all__ = ["INSTALL_HINT", "TensorFlowRuntime", "import_tensorflow", "load_savedmodel"]
+__all__ = [
+    "INSTALL_HINT",
+    "TensorFlowRuntime",
+    "import_tensorflow",
+    "load_savedmodel",
+    "set_threads",
+]
 
 INSTALL_HINT = "pip install 'modelship[tensorflow]'"
 SERVE_TAG = "serve"
+
+logger = logging.getLogger(__name__)
 
 
 def import_tensorflow() -> Any:
@@ -46,6 +55,28 @@ def import_tensorflow() -> Any:
             f"install runs without TensorFlow); import failed with: {exc}"
         ) from exc
     return tf
+
+
+def set_threads(tf: Any, threads: int) -> None:
+    """Run TensorFlow's ops on ``threads`` intra-op threads and one inter-op thread.
+
+    As the ONNX runtime does with ``--intra_op_threads``: the server splits the cores among its
+    workers, and TensorFlow's default (every core, in each pool of each worker) would
+    oversubscribe them. TensorFlow reads these settings once, when its runtime starts in the
+    process (the first SavedModel loaded); 0 keeps TensorFlow's own choice.
+    """
+    if not threads:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow has already started in this process
+        logger.warning(
+            "TensorFlow already started in this process with %s intra-op threads; "
+            "%d apply from the next start",
+            tf.config.threading.get_intra_op_parallelism_threads() or "its default",
+            threads,
+        )
 
 
 def read_signature_defs(path: Path) -> dict[str, Signature]:
@@ -101,9 +132,10 @@ def _signature(tf: Any, name: str, proto: Any) -> Signature:
 class TensorFlowRuntime:
     """A loaded SavedModel; each of its signatures is one callable concrete function."""
 
-    def __init__(self, path: Path, signatures: dict[str, Signature]) -> None:
+    def __init__(self, path: Path, signatures: dict[str, Signature], threads: int = 0) -> None:
         tf = import_tensorflow()
         self._tf = tf
+        set_threads(tf, threads)  # before the load, which starts TensorFlow's runtime
         try:
             self._loaded = tf.saved_model.load(str(path), tags=[SERVE_TAG])
         except Exception as exc:  # TF raises many types for a broken or foreign directory
@@ -136,13 +168,16 @@ class TensorFlowRuntime:
         gc.collect()
 
 
-def load_savedmodel(path: Path, manifest: Manifest | None = None) -> TensorFlowRuntime:
+def load_savedmodel(
+    path: Path, manifest: Manifest | None = None, threads: int = 0
+) -> TensorFlowRuntime:
     """Load the SavedModel in the version directory ``path`` for serving.
 
     Args:
         path: a directory with ``saved_model.pb`` and ``variables/``.
         manifest: ``modelship.json`` if the directory has one; the SavedModel's own
             ``signature_def`` is authoritative, so it is not needed.
+        threads: intra-op threads (see :func:`set_threads`); 0 lets TensorFlow decide.
 
     Raises:
         RuntimeUnavailable: TensorFlow is not installed (the message names the extra).
@@ -151,4 +186,4 @@ def load_savedmodel(path: Path, manifest: Manifest | None = None) -> TensorFlowR
     del manifest  # the signatures come from the SavedModel itself
     if not (path / "saved_model.pb").is_file():
         raise BadConfig(f"{path} has no saved_model.pb")
-    return TensorFlowRuntime(path, read_signature_defs(path))
+    return TensorFlowRuntime(path, read_signature_defs(path), threads=threads)
