@@ -39,3 +39,16 @@ def test_module_exit_code(toy_server: RunningServer, model: str, code: int) -> N
         timeout=30,
     )
     assert done.returncode == code, done.stdout + done.stderr
+
+
+def test_the_probe_imports_only_the_standard_library_it_needs() -> None:
+    # The version lookup (importlib.metadata) waits until someone asks for __version__.
+    code = (
+        "import sys, modelship.healthcheck; "
+        "print(sorted(m for m in ('importlib.metadata', 'typer', 'pydantic', 'numpy') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"

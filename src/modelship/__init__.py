@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("modelship")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0"
-
 __all__ = ["__version__"]
+
+# Declared, not assigned: the first read goes through ``__getattr__`` below.
+__version__: str
+
+
+def __getattr__(name: str) -> str:
+    # The version is looked up on first use: importlib.metadata costs tens of milliseconds,
+    # paid otherwise by every ``python -m modelship.healthcheck`` probe.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("modelship")
+        except PackageNotFoundError:  # running from a source tree without an install
+            value = "0.0.0"
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
