@@ -17,7 +17,15 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["CNN_CLASSES", "ModelInfo", "build_cnn", "build_mlp", "describe", "prepare"]
+__all__ = [
+    "CNN_CLASSES",
+    "ModelInfo",
+    "build_cnn",
+    "build_mlp",
+    "describe",
+    "describe_cnn_as_image_model",
+    "prepare",
+]
 
 OPSET = 17
 IR_VERSION = 8  # readable by every onnxruntime the peers pin
@@ -123,6 +131,35 @@ def build_cnn(path: Path, seed: int = 0, classes: int = CNN_CLASSES) -> None:
     _save(graph, path)
 
 
+def describe_cnn_as_image_model(version: Path, classes: int = CNN_CLASSES) -> Path:
+    """Write the CNN's ``modelship.json``: class names and the image preprocessing.
+
+    With it modelship decodes ``{"b64": ...}`` JPEGs itself (RGB, 224x224, scaled to [0, 1],
+    as the raw reference server does), so the b64 rows compare the same work.
+    """
+    from modelship.data.images import ImagePreprocessing
+    from modelship.manifest import Manifest
+    from modelship.signature import PREDICT_METHOD, Signature, TensorSpec
+
+    spec = ImagePreprocessing(size=(224, 224))
+    manifest = Manifest(
+        name="cnn",
+        framework="onnx",
+        artifacts={"onnx": "model.onnx"},
+        signatures={
+            "serving_default": Signature(
+                inputs={"images": TensorSpec("float32", (-1, *spec.input_shape))},
+                outputs={"probabilities": TensorSpec("float32", (-1, classes))},
+                method_name=PREDICT_METHOD,
+            )
+        },
+        labels=[f"class_{i}" for i in range(classes)],
+        preprocessing=spec.to_json(),
+        version=int(version.name),
+    )
+    return manifest.write(version)
+
+
 def describe(name: str, path: Path) -> ModelInfo:
     """Read the first input's name and per-instance shape and the first output's name."""
     graph = onnx.load(str(path), load_external_data=False).graph
@@ -156,4 +193,6 @@ def prepare(work: Path, repo_root: Path) -> dict[str, ModelInfo]:
         build_mlp(mnist)
     if not cnn.exists():
         build_cnn(cnn)
+    if not (cnn.parent / "modelship.json").exists():
+        describe_cnn_as_image_model(cnn.parent)
     return {"mnist": describe("mnist", mnist), "cnn": describe("cnn", cnn)}
