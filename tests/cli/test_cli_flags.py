@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import typer
 from typer.core import TyperGroup, TyperOption
+from typer.testing import CliRunner
 
 import modelship
 from modelship.cli import _register, app, tf_serving_booleans
@@ -125,3 +126,10 @@ def test_version() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"modelship {expected}"
+
+
+def test_serve_help_names_the_environment_variables() -> None:
+    result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "[env MODEL_NAME]" in result.output
+    assert "[env MODELSHIP_ENABLE_BATCHING]" in result.output

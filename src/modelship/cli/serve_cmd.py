@@ -20,7 +20,8 @@ err = Console(stderr=True)
 
 
 def _flag(*names: str, help: str) -> Any:
-    return typer.Option(*names, help=help, show_default=False)
+    # escape: the help is rendered as rich markup, which would swallow "[env MODEL_NAME]"
+    return typer.Option(*names, help=escape(help), show_default=False)
 
 
 def settings_from_flags(flags: dict[str, Any]) -> ServeSettings:
