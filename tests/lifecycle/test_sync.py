@@ -151,3 +151,26 @@ def test_a_published_version_is_available_only_once_every_worker_serves_it(
     for _ in range(CONNECTIONS):
         answer = _rest(server, "POST", "/v1/models/toy:predict", BODY)
         assert answer.headers["x-model-version"] == "2"
+
+
+def test_a_worker_holds_a_new_version_until_the_others_have_loaded_it(
+    server: RunningServer, repo: Path
+) -> None:
+    early, late = sorted(_workers(server))
+    os.kill(late, signal.SIGSTOP)  # it cannot look at the repository, let alone load
+    try:
+        publish(repo / "toy", 3, softmax_linear(784, 10, seed=3)[0])
+        assert wait_until(
+            lambda: f"[{early}]: holding toy version 3 until" in server.output(), timeout=30
+        )
+    finally:
+        os.kill(late, signal.SIGCONT)
+    assert wait_until(lambda: server.output().count("loaded toy version 3 from") == 2)
+    log = server.output()
+    # The early worker started serving version 3 only once the late one had it loaded.
+    assert log.index(f"[{early}]: loaded toy version 3 from") > log.index(
+        f"[{late}]: holding toy version 3 until"
+    )
+    for _ in range(CONNECTIONS):
+        answer = _rest(server, "POST", "/v1/models/toy:predict", BODY)
+        assert answer.headers["x-model-version"] == "3"

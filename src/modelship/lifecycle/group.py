@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["ReloadRecord", "States", "WorkerGroup", "group_state"]
+__all__ = ["LOADED", "ReloadRecord", "States", "WorkerGroup", "coming_to", "group_state"]
 
 logger = logging.getLogger("modelship.lifecycle")
 
@@ -41,6 +41,9 @@ _RELOAD = "reload.json"
 
 # model -> version -> state, as one worker's registry has them.
 States = dict[str, dict[int, str]]
+# Published (never answered) for a version that is loaded and warm but waits for the other
+# workers before it serves; status answers say LOADING.
+LOADED = "LOADED"
 
 
 @dataclass(frozen=True)
@@ -232,9 +235,14 @@ def group_state(
     if all(s == "AVAILABLE" for s in states):
         return "AVAILABLE"
     if "AVAILABLE" in states:
-        coming = any(
-            s in ("START", "LOADING") or (s is None and version > max(w, default=0))
-            for s, w in zip(states, workers, strict=True)
-        )
+        coming = any(coming_to(w, version) for w in workers)
         return "LOADING" if coming else "AVAILABLE"
-    return next((s for s in states if s is not None), None)
+    state = next((s for s in states if s is not None), None)
+    return "LOADING" if state == LOADED else state
+
+
+def coming_to(states: Mapping[int, str], version: int) -> bool:
+    """Whether ``version`` is on its way to a worker whose versions are ``states``: loading,
+    or newer than every version it has (it has not looked at the repository since)."""
+    state = states.get(version)
+    return state in ("START", "LOADING") or (state is None and version > max(states, default=0))

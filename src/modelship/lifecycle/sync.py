@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 
 from modelship.errors import BadConfig
 from modelship.lifecycle.config import ModelConfig, parse_model_config
-from modelship.lifecycle.group import States, WorkerGroup
+from modelship.lifecycle.group import LOADED, States, WorkerGroup, coming_to
+from modelship.registry import ServedVersion
 
 if TYPE_CHECKING:
     from modelship.lifecycle.watcher import Lifecycle
 
-__all__ = ["GROUP_CHECK_SECONDS", "PEER_RELOAD_TIMEOUT", "GroupSync"]
+__all__ = ["GROUP_CHECK_SECONDS", "HOLD_SECONDS", "PEER_RELOAD_TIMEOUT", "GroupSync"]
 
 logger = logging.getLogger("modelship.lifecycle")
 
@@ -27,6 +28,9 @@ logger = logging.getLogger("modelship.lifecycle")
 GROUP_CHECK_SECONDS = 0.05
 # How long a reload request waits for the other workers to apply it before it answers anyway.
 PEER_RELOAD_TIMEOUT = 120.0
+# How long a loaded new version waits for the other workers to load it before it serves anyway
+# (a worker that cannot load it, or does not want it, must not keep the others on the old one).
+HOLD_SECONDS = 15.0
 
 
 class GroupSync:
@@ -35,11 +39,14 @@ class GroupSync:
     Args:
         lifecycle: this worker's lifecycle.
         group: the group's shared directory.
+        stop: set when the lifecycle stops (ends a hold early).
     """
 
-    def __init__(self, lifecycle: Lifecycle, group: WorkerGroup) -> None:
+    def __init__(self, lifecycle: Lifecycle, group: WorkerGroup, stop: threading.Event) -> None:
         self.lifecycle = lifecycle
         self.group = group
+        self._stop = stop
+        self._held: set[tuple[str, int]] = set()
         self._reload_id: str | None = None  # the group reload this worker serves
         self._publishing = False  # states go to the group once this worker serves
         self._lock = threading.Lock()
@@ -118,13 +125,59 @@ class GroupSync:
             self.group.acknowledge(record.id)
         self.publish_states()
 
+    def hold(self, served: ServedVersion) -> None:
+        """Keep a loaded, warm new version from serving until the other workers loaded it too.
+
+        Every worker holds it the same way, so they all switch to it within a check or two
+        of each other instead of each as soon as its own loading ends. Returns at once when
+        alone; after ``HOLD_SECONDS`` it returns anyway (logged).
+        """
+        if not self._publishing:
+            return
+        key = (served.model, served.version)
+        self._held.add(key)
+        started = time.monotonic()
+        try:
+            self.publish_states()
+            logger.info(
+                "holding %s version %d until the other workers have loaded it",
+                served.model,
+                served.version,
+            )
+            while any(
+                coming_to(peer.get(served.model, {}), served.version)
+                for peer in self.group.peer_states()
+            ):
+                if time.monotonic() - started >= HOLD_SECONDS:
+                    logger.warning(
+                        "%s version %d: the other workers have not loaded it after %.0fs; "
+                        "serving it here now",
+                        served.model,
+                        served.version,
+                        HOLD_SECONDS,
+                    )
+                    return
+                if self._stop.wait(0.01):
+                    return
+        finally:
+            self._held.discard(key)
+        logger.info(
+            "%s version %d is loaded in every worker (held %.2fs)",
+            served.model,
+            served.version,
+            time.monotonic() - started,
+        )
+
     def publish_states(self) -> None:
         """Tell the other workers the state of each version here (when it changed)."""
         if not self._publishing:
             return
         with self._lock:  # timers and the watcher both publish; keep the writes in order
             states: States = {
-                entry.name: {v: served.state for v, served in list(entry.versions.items())}
+                entry.name: {
+                    v: LOADED if (entry.name, v) in self._held else served.state
+                    for v, served in list(entry.versions.items())
+                }
                 for entry in self.lifecycle.registry.models()
             }
             self.group.publish_states(states)

@@ -17,11 +17,12 @@ thread (never on a request's path):
 Every ``--model_config_file_poll_wait_seconds`` it re-reads the config file; the new list
 replaces the old one (models are added and removed).
 
-Polls run on the wall clock's multiples of their wait, so the workers of one server look at the
-repository at the same moments and load a new version together. With several workers, the
-watcher also follows the group's shared directory (:mod:`.group`): a reload request received by
-another worker is applied here within ``GROUP_CHECK_SECONDS`` (see :mod:`.sync`), and this
-worker's version states are published for the others' status answers.
+Polls run on the wall clock's multiples of their wait (:mod:`.ticks`), so the workers of one
+server look at the repository at the same moments. With several workers, the watcher also
+follows the group's shared directory (:mod:`.sync`): a reload request received by another
+worker is applied here within ``GROUP_CHECK_SECONDS``; this worker's version states are
+published for the others' status answers; and a new latest version, once loaded, is held until
+the other workers have loaded it too, so they switch to it together.
 """
 
 from __future__ import annotations
@@ -32,24 +33,23 @@ import functools
 import gc
 import hashlib
 import logging
-import math
 import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from modelship.errors import BadConfig, FailedPrecondition, ModelNotFound
+from modelship.errors import BadConfig, ModelNotFound
+from modelship.lifecycle.compat import require_same_signature
 from modelship.lifecycle.config import ModelConfig, configs_from_settings, read_model_config_file
 from modelship.lifecycle.group import States, WorkerGroup
 from modelship.lifecycle.labels import LabelsFile
 from modelship.lifecycle.sync import GROUP_CHECK_SECONDS, GroupSync
+from modelship.lifecycle.ticks import Job, run_jobs
 from modelship.lifecycle.warmup import run_warmup
 from modelship.registry import ModelEntry, Registry, ServedVersion
 from modelship.repository import list_versions, version_path
 from modelship.runtimes.base import Runtime
 from modelship.settings import ServeSettings
-from modelship.signature import Signature, TensorSpec
 
 __all__ = ["UNLOAD_GRACE_SECONDS", "Lifecycle", "start_lifecycle"]
 
@@ -101,13 +101,13 @@ class Lifecycle:
     ) -> None:
         self.registry = registry
         self.settings = settings
-        self.sync = GroupSync(self, group) if group is not None else None
         self._configs = {c.name: c for c in configs}
         self._file_configs = configs if settings.model_config_file is not None else []
         self._failed: dict[tuple[str, int], object] = {}
         self._warned: set[tuple[str, str, int]] = set()
         self._lock = threading.Lock()  # one poll at a time (thread, reload request, stop)
         self._stop = threading.Event()
+        self.sync = GroupSync(self, group, self._stop) if group is not None else None
         self._thread: threading.Thread | None = None
         self._timers: list[threading.Timer] = []
 
@@ -227,12 +227,12 @@ class Lifecycle:
 
     # -- the polling thread ------------------------------------------------------------------
 
-    def _schedules(self) -> list[tuple[float, Callable[[], None]]]:
+    def _schedules(self) -> list[Job]:
         """(wait, action) of each periodic job; jobs whose wait is 0 do not run."""
         config_wait = self.settings.model_config_file_poll_wait_seconds
         if self.settings.model_config_file is None:
             config_wait = 0.0
-        jobs: list[tuple[float, Callable[[], None]]] = [
+        jobs: list[Job] = [
             (config_wait, self.reload_config_file),
             (self.settings.file_system_poll_wait_seconds, self.poll),
         ]
@@ -248,20 +248,7 @@ class Lifecycle:
         with contextlib.suppress(OSError, AttributeError):
             # Loading and warm-up yield the CPU to request threads (Linux: per-thread nice).
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOADER_NICENESS)
-        jobs = self._schedules()
-        due = [_next_tick(time.time(), wait) for wait, _ in jobs]
-        # Sleep until the next due poll exactly: a coarse tick would delay every new version.
-        while not self._stop.wait(max(0.0, min(due) - time.time())):
-            for i, (wait, action) in enumerate(jobs):
-                now = time.time()
-                if due[i] - now > wait:  # the clock was set back: realign, run nothing
-                    due[i] = _next_tick(now, wait)
-                elif now >= due[i]:
-                    due[i] = _next_tick(now, wait)
-                    try:
-                        action()
-                    except Exception:  # the watcher must outlive any one pass
-                        logger.exception("lifecycle pass failed")
+        run_jobs(self._schedules(), self._stop)
 
     # -- one model ---------------------------------------------------------------------------
 
@@ -328,16 +315,11 @@ class Lifecycle:
     def _prepare(self, entry: ModelEntry, served: ServedVersion, runtime: Runtime) -> None:
         """Refuse a signature change against the serving version, then warm up."""
         previous = entry.latest_available()
-        if previous is not None and previous.runtime is not None:
-            before, after = previous.runtime.signatures, runtime.signatures
-            if _tensors(before) != _tensors(after):
-                raise FailedPrecondition(
-                    f"the signature of version {served.version} differs from the serving "
-                    f"version {previous.version}'s ({_describe(after)} vs {_describe(before)}); "
-                    "clients would break: publish it under a new model name, or restart the "
-                    "server to accept the change"
-                )
+        require_same_signature(previous, served.version, runtime)
         run_warmup(served.path, served.manifest, runtime)
+        if self.sync is not None and previous is not None and served.version > previous.version:
+            # The new latest version: switch when the other workers can switch too.
+            self.sync.hold(served)
 
     def _still_failed(self, config: ModelConfig, version: int) -> bool:
         key = (config.name, version)
@@ -419,12 +401,6 @@ class Lifecycle:
         self._failed = {k: v for k, v in self._failed.items() if k[0] != name}
 
 
-def _next_tick(now: float, wait: float) -> float:
-    """The first multiple of ``wait`` on the wall clock after ``now``: every process of the
-    server polls at the same moments, whenever it started."""
-    return (math.floor(now / wait) + 1) * wait
-
-
 def release_memory() -> None:
     """Collect cycles and hand freed heap pages back to the OS (glibc keeps them otherwise)."""
     gc.collect()
@@ -441,16 +417,3 @@ def _files_stamp(path: Path) -> object:
         )
     except OSError:
         return None
-
-
-def _tensors(signatures: dict[str, Signature]) -> dict[str, object]:
-    return {name: (s.inputs, s.outputs) for name, s in signatures.items()}
-
-
-def _describe(signatures: dict[str, Signature]) -> str:
-    def tensors(specs: dict[str, TensorSpec]) -> str:
-        return ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in specs.items())
-
-    return "; ".join(
-        f"{name}: ({tensors(s.inputs)}) -> ({tensors(s.outputs)})" for name, s in signatures.items()
-    )
