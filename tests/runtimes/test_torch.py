@@ -53,6 +53,18 @@ def test_a_version_with_only_model_pt2_is_served_by_torch(
         runtime.close()
 
 
+def test_the_thread_setting_reaches_torch(native_only: Path) -> None:
+    # Each worker gets its share of the cores; torch would otherwise use all of them.
+    before = torch.get_num_threads()
+    wanted = 1 if before != 1 else 2
+    runtime = load_runtime(native_only, threads=wanted)
+    try:
+        assert torch.get_num_threads() == wanted
+    finally:
+        runtime.close()
+        torch.set_num_threads(before)
+
+
 def test_without_a_manifest_the_program_names_its_input(native_only: Path) -> None:
     runtime = load_torch(native_only, None)
     signature = runtime.signatures["serving_default"]

@@ -36,7 +36,8 @@ def load_runtime(path: Path, runtime: str | None = None, threads: int = 0) -> Ru
     Args:
         path: the version directory.
         runtime: one of ``onnx``, ``tensorflow``, ``torch``; refused if unknown.
-        threads: intra-op threads for the ONNX and TensorFlow runtimes; 0 lets them decide.
+        threads: intra-op threads of the runtime (each worker's share of the cores); 0 lets
+            it decide.
     """
     name = runtime or detect_runtime(path)
     manifest = Manifest.read(path) if (path / MANIFEST_NAME).is_file() else None
@@ -52,6 +53,6 @@ def load_runtime(path: Path, runtime: str | None = None, threads: int = 0) -> Ru
     if name == "torch":
         from modelship.runtimes.torch import load_torch
 
-        loaded_torch: Runtime = load_torch(path, manifest)
+        loaded_torch: Runtime = load_torch(path, manifest, threads=threads)
         return loaded_torch
     raise BadConfig(f"unknown runtime {name!r}; choose one of {', '.join(RUNTIMES)}")
