@@ -33,6 +33,13 @@ from tests.readme.blocks import Block, read_blocks
 from tests.readme.session import EXAMPLE_VERSIONS, Session
 
 BLOCKS = read_blocks()
+# The first lines of the blocks that other blocks rely on.
+TRAIN = "modelship train mnist --framework torch --epochs 5"
+SERVE = "modelship serve --model_name mnist --model_base_path models/mnist"
+LIFECYCLE_TRAIN = "modelship train mnist --framework torch --output models"
+CONFIG = "# models.config"
+CONFIG_SERVE = "modelship serve --model_config_file"
+IMAGES = "modelship train images"
 Handler = Callable[[Block, Session], Any]
 HANDLERS: dict[str, Handler] = {}
 
@@ -127,13 +134,6 @@ def session(tmp_path_factory: pytest.TempPathFactory, task: Task) -> Iterator[Se
 
 
 # ---------------------------------------------------------------------------------- the tour
-
-TRAIN = "modelship train mnist --framework torch --epochs 5"
-SERVE = "modelship serve --model_name mnist --model_base_path models/mnist"
-LIFECYCLE_TRAIN = "modelship train mnist --framework torch --output models"
-CONFIG = "# models.config"
-CONFIG_SERVE = "modelship serve --model_config_file"
-IMAGES = "modelship train images"
 
 
 @handles(TRAIN)
