@@ -1,6 +1,7 @@
 """Several worker processes behave as one server: reloads reach every worker, status speaks for
-all of them. Real ``modelship serve --workers 2`` processes; every check opens fresh connections,
-which the kernel spreads over the workers."""
+all of them, new versions switch together. Real ``modelship serve --workers 2`` processes, where
+every check opens fresh connections, which the kernel spreads over the workers; and lifecycles
+in process for what a replacement worker starts from."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ import httpx
 import orjson
 import pytest
 
+from modelship.lifecycle import start_lifecycle
+from modelship.lifecycle.config import parse_model_config
+from modelship.lifecycle.group import WorkerGroup
+from modelship.registry import Registry
+from modelship.settings import ServeSettings
 from tests.conftest import RunningServer, start_server, stop_server
 from tests.fixtures.toy_models import half_plus_two, softmax_linear, write_version
 from tests.lifecycle.load import publish
@@ -174,3 +180,34 @@ def test_a_worker_holds_a_new_version_until_the_others_have_loaded_it(
     for _ in range(CONNECTIONS):
         answer = _rest(server, "POST", "/v1/models/toy:predict", BODY)
         assert answer.headers["x-model-version"] == "3"
+
+
+def test_a_reload_holds_for_new_workers_until_the_config_file_changes(
+    repo: Path, tmp_path: Path
+) -> None:
+    """In process: each "worker" is a lifecycle with its own registry and pid in the group."""
+    config_file = tmp_path / "models.config"
+    config_file.write_text(
+        f"model_config_list {{ config {{ name: 'toy' base_path: '{repo}/toy' }} }}"
+    )
+    settings = ServeSettings(model_config_file=config_file, file_system_poll_wait_seconds=0)
+    supervisor = WorkerGroup(tmp_path, pid=1)
+
+    def worker(pid: int) -> set[str]:
+        """Start worker ``pid`` beside the earlier ones; the models it serves."""
+        supervisor.set_members([*supervisor.members(), pid])
+        lifecycle = start_lifecycle(Registry(), settings, WorkerGroup(tmp_path, pid=pid))
+        lifecycle.stop()
+        return {entry.name for entry in lifecycle.registry.models()}
+
+    supervisor.set_members([10])
+    receiver = start_lifecycle(Registry(), settings, WorkerGroup(tmp_path, pid=10))
+    text = f"model_config_list {{ config {{ name: 'half' base_path: '{repo}/half' }} }}"
+    receiver.reload(parse_model_config(text), text)
+    receiver.stop()
+    assert {e.name for e in receiver.registry.models()} == {"half"}
+    assert worker(11) == {"half"}  # a replacement serves what the others serve
+
+    # Once the file itself changes, its list is in force again, as in one process.
+    config_file.write_text(config_file.read_text().replace("name: 'toy'", "name: 'toy2'"))
+    assert worker(12) == {"toy2"}

@@ -176,7 +176,12 @@ class Lifecycle:
         """A digest of ``--model_config_file``'s model list as this process last read it."""
         if self.settings.model_config_file is None:
             return None
-        return hashlib.sha256(repr(self._file_configs).encode()).hexdigest()
+        # Order-free: another process may list the models or labels in another order.
+        canonical = sorted(
+            (c.name, str(c.base_path), c.runtime, repr(c.policy), sorted(c.labels.items()))
+            for c in self._file_configs
+        )
+        return hashlib.sha256(repr(canonical).encode()).hexdigest()
 
     def peer_states(self) -> list[States]:
         """The version states the other workers of the group published (none when alone)."""
