@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import numpy as np
 import pytest
@@ -260,10 +261,11 @@ def serve_config(b: Block, session: Session) -> None:
     session.serve(b, serve)
     (row,) = out_json(session, curl)["predictions"]
     assert len(row) == 10
-    # the label names the version the config file says
-    status = httpx.get(f"{session.rest_url}/v1/models/mnist/labels/stable").json()
-    (state,) = status["model_version_status"]
-    assert state["version"] == session.versions[EXAMPLE_VERSIONS[0]]
+    # the labels name the versions the config file says
+    for label, version in zip(("stable", "canary"), EXAMPLE_VERSIONS, strict=True):
+        status = httpx.get(f"{session.rest_url}/v1/models/mnist/labels/{label}").json()
+        (state,) = status["model_version_status"]
+        assert (state["version"], state["state"]) == (session.versions[version], "AVAILABLE")
     digits = httpx.get(f"{session.rest_url}/v1/models/digits").json()["model_version_status"]
     assert sorted(s["version"] for s in digits) == ["2", "3"]  # latest { num_versions: 2 }
 
@@ -306,10 +308,13 @@ def serve_with_options(b: Block, session: Session) -> None:
     run(session, LIFECYCLE_TRAIN)
     (command,) = b.commands()
     session.serve(b, command)
-    (row,) = out_json(session, "curl -d @req.json localhost:8501/v1/models/mnist:predict")[
-        "predictions"
-    ]
-    assert len(row) == 10
+    body = {"instances": session.digits[:2].tolist()}
+    answer = httpx.post(f"{session.rest_url}/v1/models/mnist:predict", json=body)
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["predictions"]) == 2
+    # gRPC on the other port
+    with grpc.insecure_channel(f"127.0.0.1:{session.grpc_port}") as channel:
+        grpc.channel_ready_future(channel).result(timeout=30)
     # "SIGTERM stops accepting, finishes what is in flight and exits 0"
     assert session.stop() == 0
 
