@@ -7,9 +7,9 @@ exit non-zero, so an orchestrator sees the failure instead of a healthy-looking 
 fails requests. SIGTERM (or SIGINT) drains: every worker stops accepting, finishes what is in
 flight, and the supervisor exits 0.
 
-The supervisor also owns the workers' shared directory (:class:`~modelship.lifecycle.group.
-WorkerGroup`) and keeps its member list current, so a model-config reload received by one worker
-reaches all of them and status answers speak for the whole server.
+The supervisor also owns the workers' shared directory (:class:`WorkerGroup`) and keeps its
+member list current, so a model-config reload received by one worker reaches all of them, and
+status answers speak for the whole server.
 """
 
 from __future__ import annotations
