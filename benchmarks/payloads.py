@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
 from PIL import Image
 
-__all__ = ["Payload", "image", "instances", "make"]
+__all__ = ["GrpcCall", "Payload", "grpc_call", "image", "instances", "make"]
 
 PROTOCOLS = ("tfs", "tfs-b64", "v2", "v2-binary", "litserve")
 
@@ -114,3 +115,51 @@ def make(
         }
         return Payload(path, header + raw, headers)
     raise ValueError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
+
+
+GRPC_METHODS = {
+    "grpc-v2": "/inference.GRPCInferenceService/ModelInfer",
+    "grpc-tfs": "/tensorflow.serving.PredictionService/Predict",
+}
+
+
+@dataclass(frozen=True)
+class GrpcCall:
+    """One unary gRPC request: the method's path and the serialized request message."""
+
+    path: str
+    message: bytes
+
+
+def grpc_call(kind: str, model: str, input_name: str, array: np.ndarray) -> GrpcCall:
+    """``array`` (a batch of float32) as a V2 ``ModelInfer`` request with raw contents
+    (``grpc-v2``, what Triton's clients send) or a TF Serving ``Predict`` request with
+    ``tensor_content`` (``grpc-tfs``, what ``tf.make_tensor_proto`` produces).
+
+    Raises:
+        ValueError: for another kind.
+    """
+    raw = np.ascontiguousarray(array, dtype="<f4").tobytes()
+    if kind == "grpc-v2":
+        from tritonclient.grpc import service_pb2
+
+        request = service_pb2.ModelInferRequest(model_name=model)
+        tensor = request.inputs.add(name=input_name, datatype="FP32")
+        tensor.shape.extend(array.shape)
+        request.raw_input_contents.append(raw)
+        return GrpcCall(GRPC_METHODS[kind], request.SerializeToString())
+    if kind == "grpc-tfs":
+        # the message classes import TensorFlow's protos, which load TensorFlow: keep it quiet
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        from tensorflow_serving.apis import predict_pb2
+
+        predict = predict_pb2.PredictRequest()
+        predict.model_spec.name = model
+        proto = predict.inputs[input_name]
+        proto.dtype = 1  # DT_FLOAT
+        for size in array.shape:
+            proto.tensor_shape.dim.add(size=size)
+        proto.tensor_content = raw
+        return GrpcCall(GRPC_METHODS[kind], predict.SerializeToString())
+    expected = ", ".join(GRPC_METHODS)
+    raise ValueError(f"unknown gRPC request kind {kind!r}; expected one of {expected}")

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 
-from benchmarks.payloads import Payload
+from benchmarks.payloads import GrpcCall, Payload
 from benchmarks.wrk import WrkResult
 
-__all__ = ["grpc_infer", "rest_post"]
+__all__ = ["grpc_infer", "grpc_raw_call", "rest_post"]
 
 
 async def _drive(
@@ -98,3 +98,13 @@ def grpc_infer(
 ) -> WrkResult:
     """Call V2 ``ModelInfer`` (binary raw contents) from ``connections`` concurrent tasks."""
     return asyncio.run(_grpc(address, model, input_name, array, connections, duration))
+
+
+def grpc_raw_call(address: str, call: GrpcCall, timeout: float = 30) -> bytes:
+    """Send ``call``'s serialized request once; return the serialized answer (raise on error)."""
+    import grpc
+
+    with grpc.insecure_channel(address) as channel:
+        method = channel.unary_unary(call.path, request_serializer=None, response_deserializer=None)
+        answer: bytes = method(call.message, timeout=timeout)
+        return answer

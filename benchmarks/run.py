@@ -18,7 +18,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import httpx
 import numpy as np
 
-from benchmarks import models, payloads, pyload, report, wrk
+from benchmarks import h2load, models, payloads, pyload, report, wrk
 from benchmarks.scenarios import Case, Scenario, scenarios
 from benchmarks.targets import CpuMeter, Server, Target, TargetSkipped, targets
 
@@ -41,6 +41,18 @@ def _measure(
     connections: int,
     duration: float,
 ) -> wrk.WrkResult:
+    if case.loadgen == "h2load":
+        call = payloads.grpc_call(case.encoding, model.name, model.input_name, array)
+        streams = min(case.streams, connections)
+        return h2load.run(
+            f"http://127.0.0.1:{server.grpc_port}{call.path}",
+            h2load.grpc_frame(call.message),
+            server.answer_bytes,
+            WORK / "h2load",
+            max(1, connections // streams),
+            streams,
+            duration,
+        )
     if case.encoding == "grpc-v2":
         address = f"127.0.0.1:{server.grpc_port}"
         return pyload.grpc_infer(
@@ -60,6 +72,14 @@ def _probe(
     payload: payloads.Payload | None,
 ) -> str | None:
     """None when the server answers this encoding with 200, else why not."""
+    if case.loadgen == "h2load":
+        call = payloads.grpc_call(case.encoding, model.name, model.input_name, array)
+        try:
+            answer = pyload.grpc_raw_call(f"127.0.0.1:{server.grpc_port}", call)
+        except Exception as exc:  # grpc.RpcError and friends: the reason is the message
+            return f"probe failed: {str(exc)[:200]}"
+        server.answer_bytes = len(h2load.grpc_frame(answer))
+        return None
     if case.encoding == "grpc-v2" or case.loadgen == "python":
         result = _measure(case, server, model, array, payload, 1, 0.3)
         return None if result.requests and not result.errors else "the probe request failed"
@@ -147,7 +167,7 @@ def _run_case(
     skipped: dict[str, str],
 ) -> None:
     payload = None
-    if case.encoding != "grpc-v2":
+    if not case.encoding.startswith("grpc"):
         payload = payloads.make(case.encoding, model.name, model.input_name, array, jpeg)
     why = _probe(case, server, model, array, payload)
     if why is not None:

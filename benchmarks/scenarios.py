@@ -12,9 +12,12 @@ class Case:
     """One row family of a table: a target sent one request encoding by one load generator."""
 
     target: str
-    encoding: str  # tfs | tfs-b64 | v2 | v2-binary | litserve | grpc-v2
+    encoding: str  # tfs | tfs-b64 | v2 | v2-binary | litserve | grpc-v2 | grpc-tfs
     label: str
-    loadgen: str = "wrk"  # wrk | python (the gRPC comparison's generator, on both sides)
+    loadgen: str = "wrk"  # wrk | h2load (gRPC) | python (the Python comparison, both sides)
+    # h2load: calls in flight per HTTP/2 connection; "conn" counts calls in flight, so
+    # 64 means 64 / streams connections
+    streams: int = 1
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,19 @@ def scenarios(workers: int) -> list[Scenario]:
     ]
     if workers == 1:
         mnist_cases.insert(6, Case("mlserver(pw=0)", "v2", "mlserver(pw=0)"))
+    streams = 8  # calls per HTTP/2 connection: gRPC clients multiplex, 64 calls on 8 connections
+    grpc_native = [
+        Case("modelship+grpc", "grpc-v2", "modelship gRPC V2 (h2load)", "h2load", streams),
+        Case("modelship+grpc", "grpc-tfs", "modelship gRPC TFS (h2load)", "h2load", streams),
+        Case("modelship+grpc", "v2", "modelship REST V2 (wrk)"),
+        Case("modelship+grpc", "tfs", "modelship REST TFS predict (wrk)"),
+        Case("raw-echo", "tfs", "raw ASGI (no model, wrk)"),
+    ]
+    if workers == 1:  # the raw gRPC servers have one process
+        grpc_native += [
+            Case("raw-grpc-aio", "grpc-v2", "raw grpc.aio (no model, h2load)", "h2load", streams),
+            Case("raw-grpc-sync", "grpc-v2", "raw grpc sync (no model, h2load)", "h2load", streams),
+        ]
     return [
         Scenario(
             "mnist",
@@ -105,5 +121,14 @@ def scenarios(workers: int) -> list[Scenario]:
                 Case(f"{mlserver}+grpc", "v2", f"{mlserver} REST V2 (py)", "python"),
             ),
             f"{mlserver} REST V2 (py)",
+        ),
+        Scenario(
+            "grpc-native",
+            "MNIST MLP over gRPC (h2load) vs REST (wrk), native load generators on both sides",
+            "mnist",
+            "random",
+            (16, 64),
+            tuple(grpc_native),
+            "modelship REST V2 (wrk)",
         ),
     ]

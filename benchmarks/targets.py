@@ -7,6 +7,7 @@ target skip with a message rather than fail the run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -69,7 +70,7 @@ class Target:
 
     name: str
     family: str  # modelship | raw | mlserver | litserve: the reference a ratio is taken to
-    protocol: str  # native request shape: tfs | v2 | litserve
+    protocol: str  # native request shape: tfs | v2 | litserve | grpc (gRPC only, no HTTP)
     command: Callable[[Launch], list[str]]
     ready_path: Callable[[ModelInfo], str]
     ready_check: Callable[[httpx.Response], bool] = lambda r: r.status_code == 200
@@ -101,6 +102,8 @@ class Server:
                 start_new_session=True,
             )
         self.url = f"http://127.0.0.1:{self.port}"
+        # size of one framed gRPC answer, learnt by the probe; h2load counts failures with it
+        self.answer_bytes = 0
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         """Poll the readiness path until it says yes; raise with the log's tail otherwise."""
@@ -109,6 +112,14 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.target.name} exited: {self.log_tail()}")
+            if self.target.protocol == "grpc":  # no HTTP side: ready once it accepts
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection(("127.0.0.1", self.grpc_port), timeout=1),
+                ):
+                    return
+                time.sleep(0.3)
+                continue
             try:
                 if self.target.ready_check(httpx.get(self.url + path, timeout=2)):
                     return
@@ -288,6 +299,18 @@ def _raw(mode: str, workers: int, threads: int = 0) -> Target:
     return Target(name, "raw", "tfs", command, lambda m: "/", env=env)
 
 
+def _raw_grpc(server: str) -> Target:
+    def command(launch: Launch) -> list[str]:
+        return [
+            str(ROOT / ".venv" / "bin" / "python"),
+            str(PEERS / "raw_grpc.py"),
+            f"--port={launch.grpc_port}",
+            f"--server={server}",
+        ]
+
+    return Target(f"raw-grpc-{server}", "raw", "grpc", command, lambda m: "", grpc=True)
+
+
 def _mlserver(workers: int, parallel: int, batching: bool, grpc: bool = False) -> Target:
     def command(launch: Launch) -> list[str]:
         model, port, scratch = launch.model, launch.port, launch.scratch
@@ -354,6 +377,8 @@ def targets(workers: int) -> dict[str, Target]:
         _raw("echo", workers),
         _raw("onnx", workers),
         _raw("onnx", workers, threads=1),
+        _raw_grpc("aio"),
+        _raw_grpc("sync"),
         _mlserver(workers, parallel=workers, batching=False),
         _mlserver(workers, parallel=workers, batching=True),
         _litserve(workers, batching=False),
