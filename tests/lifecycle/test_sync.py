@@ -63,7 +63,7 @@ def server(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run
         "toy",
         tmp_path_factory.mktemp("server"),
     )
-    assert wait_until(lambda: running.output().count("REST API for") == 2, timeout=60)
+    assert wait_until(lambda: running.output().count("REST API at") == 2, timeout=60)
     yield running
     stop_server(running)
     running.process.wait(timeout=60)
@@ -136,7 +136,7 @@ def test_a_replacement_worker_serves_the_reloaded_list(server: RunningServer, re
     victim = min(_workers(server))
     os.kill(victim, signal.SIGKILL)
     assert wait_until(lambda: victim not in _workers(server))
-    assert wait_until(lambda: server.output().count("REST API for") == 3, timeout=60)
+    assert wait_until(lambda: server.output().count("REST API at") == 3, timeout=60)
     assert "serving the reloaded model list: toy, half" in server.output()
     for _ in range(CONNECTIONS):
         assert _grpc_states(server, "half") == {1: AVAILABLE}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -137,3 +138,23 @@ def test_a_flag_turns_off_batching_that_the_environment_turned_on(
         line for line in scrape.splitlines() if line.startswith("modelship_batch_size_count")
     ]
     assert bool(batches) is batched, scrape
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_one_worker_stops_with_status_zero(
+    toy_model: ToyModel, tmp_path: Path, stop: signal.Signals
+) -> None:
+    # docker stop and process managers read a death by signal (143) as a failure.
+    server = start_server(
+        ["--model_name", "toy", "--model_base_path", str(toy_model.base_path)], "toy", tmp_path
+    )
+    try:
+        answer = httpx.post(
+            f"{server.url}/v1/models/toy:predict", json={"instances": [[0.5] * 784]}, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        server.process.send_signal(stop)
+        assert server.process.wait(timeout=60) == 0, server.output()
+    finally:
+        stop_server(server)
+    assert "Traceback" not in server.output()

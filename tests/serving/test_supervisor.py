@@ -28,7 +28,7 @@ def _workers(server: RunningServer) -> set[int]:
 
 def _listening(server: RunningServer) -> int:
     """How many workers have started serving (each logs its address once it listens)."""
-    return server.output().count("REST API for")
+    return server.output().count("REST API at")
 
 
 def _cmdline(pid: int) -> str:

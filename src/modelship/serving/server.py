@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
+from types import FrameType
 
 import uvicorn
 
@@ -80,6 +83,22 @@ def bind_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
     return sock
 
 
+def _exit_after_drain(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _exit_zero_after_drain() -> None:
+    """Make a SIGTERM/SIGINT stop end with exit status 0 once uvicorn has drained.
+
+    uvicorn re-raises the signal it caught after its graceful shutdown; with the default
+    handlers the process would then die of it (status 143), which process managers and
+    ``docker stop`` report as a failure although every request was answered.
+    """
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _exit_after_drain)
+
+
 def run_worker(
     settings: ServeSettings, reuse_port: bool = False, group: WorkerGroup | None = None
 ) -> None:
@@ -111,14 +130,10 @@ def run_worker(
     # Listen before saying so: from here on the kernel queues connections for this worker.
     sock.listen(config.backlog)
     host, port = sock.getsockname()[:2]
-    logger.info(
-        "REST API for %s at http://%s:%d/v1/models/%s (pid %d)",
-        settings.model_name,
-        host,
-        port,
-        settings.model_name,
-        os.getpid(),
-    )
+    names = sorted(entry.name for entry in dataplane.registry.models()) or [settings.model_name]
+    shown = names[0] if len(names) == 1 else "{" + ",".join(names) + "}"
+    logger.info("REST API at http://%s:%d/v1/models/%s (pid %d)", host, port, shown, os.getpid())
+    _exit_zero_after_drain()
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
