@@ -19,8 +19,8 @@ import httpx
 import numpy as np
 
 from benchmarks import h2load, models, payloads, pyload, report, wrk
-from benchmarks.scenarios import Case, Scenario, scenarios
-from benchmarks.targets import CpuMeter, Server, Target, TargetSkipped, targets
+from benchmarks.scenarios import Case, Scenario, scenarios, with_baseline_cases
+from benchmarks.targets import CpuMeter, Server, Target, TargetSkipped, export_baseline, targets
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -75,10 +75,10 @@ def _probe(
     if case.loadgen == "h2load":
         call = payloads.grpc_call(case.encoding, model.name, model.input_name, array)
         try:
-            answer = pyload.grpc_raw_call(f"127.0.0.1:{server.grpc_port}", call)
+            reply = pyload.grpc_raw_call(f"127.0.0.1:{server.grpc_port}", call)
         except Exception as exc:  # grpc.RpcError and friends: the reason is the message
             return f"probe failed: {str(exc)[:200]}"
-        server.answer_bytes = len(h2load.grpc_frame(answer))
+        server.answer_bytes = len(h2load.grpc_frame(reply))
         return None
     if case.encoding == "grpc-v2" or case.loadgen == "python":
         result = _measure(case, server, model, array, payload, 1, 0.3)
@@ -107,7 +107,10 @@ def _run_scenario(
     model = infos[scenario.model]
     array, jpeg = _inputs(scenario, model)
     groups: dict[str, list[Case]] = {}
+    only = {t for t in args.targets.split(",") if t}
     for case in scenario.cases:
+        if only and case.target not in only and case.target.removesuffix("@base") not in only:
+            continue
         groups.setdefault(case.target, []).append(case)
     skipped: dict[str, str] = {}
     for round_no in range(args.rounds):
@@ -206,6 +209,18 @@ def main(argv: list[str] | None = None) -> None:
         help="keep the other scenarios of an earlier results.json, replace the ones run now",
     )
     parser.add_argument(
+        "--targets",
+        default="",
+        help="comma-separated target names to run (default: all of each scenario's)",
+    )
+    parser.add_argument(
+        "--baseline",
+        default="",
+        metavar="GIT_REF",
+        help="A/B: also run every modelship row with the code of this commit (e.g. main), "
+        "alternating with the working tree's in each round",
+    )
+    parser.add_argument(
         "--report-only", action="store_true", help="rewrite the tables and plot from results.json"
     )
     args = parser.parse_args(argv)
@@ -218,6 +233,7 @@ def main(argv: list[str] | None = None) -> None:
         args.duration = 3.0
     args.warmup = 1.0 if args.quick else 2.0
     wrk.ensure_wrk()
+    baseline = export_baseline(args.baseline, WORK) if args.baseline else None
     infos = models.prepare(WORK, HERE.parent)
     wanted = {s for s in args.scenarios.split(",") if s}
     book = report.Book(args.out, vars(args))
@@ -226,10 +242,12 @@ def main(argv: list[str] | None = None) -> None:
         appended = book.meta.setdefault("appended", [])
         appended.append(report.Book(args.out, vars(args)).meta)
     for workers in (int(w) for w in args.workers.split(",")):
-        table = targets(workers)
+        table = targets(workers, baseline)
         for scenario in scenarios(workers):
             if wanted and scenario.name not in wanted:
                 continue
+            if baseline is not None:
+                scenario = with_baseline_cases(scenario, args.baseline)
             book.forget(scenario.name, workers)
             _run_scenario(scenario, workers, table, infos, args, book)
             book.write()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-__all__ = ["Case", "Scenario", "scenarios"]
+__all__ = ["Case", "Scenario", "scenarios", "with_baseline_cases"]
 
 
 @dataclass(frozen=True)
@@ -132,3 +132,14 @@ def scenarios(workers: int) -> list[Scenario]:
             "modelship REST V2 (wrk)",
         ),
     ]
+
+
+def with_baseline_cases(scenario: Scenario, ref: str) -> Scenario:
+    """``scenario`` with each modelship row followed by the same row on the ``ref`` code
+    (target ``<name>@base``, label ``<label> @<ref>``), so rounds alternate A and B."""
+    cases: list[Case] = []
+    for case in scenario.cases:
+        cases.append(case)
+        if case.target.startswith("modelship"):
+            cases.append(replace(case, target=case.target + "@base", label=f"{case.label} @{ref}"))
+    return replace(scenario, cases=tuple(cases))

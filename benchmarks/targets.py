@@ -8,6 +8,7 @@ target skip with a message rather than fail the run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -24,7 +25,16 @@ import psutil
 from benchmarks.models import ModelInfo
 from benchmarks.peers.install import ensure_peer
 
-__all__ = ["MODELSHIP_SERVE", "Server", "Target", "TargetSkipped", "free_port", "targets"]
+__all__ = [
+    "MODELSHIP_SERVE",
+    "Server",
+    "Target",
+    "TargetSkipped",
+    "export_baseline",
+    "free_port",
+    "targets",
+    "with_baseline",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = Path(__file__).resolve().parent / "peers"
@@ -366,8 +376,41 @@ def _litserve(workers: int, batching: bool) -> Target:
     return Target(name, "litserve", "litserve", command, lambda m: "/health")
 
 
-def targets(workers: int) -> dict[str, Target]:
-    """Every configuration the scenarios may use, by name, for ``workers`` workers each."""
+def export_baseline(ref: str, work: Path) -> Path:
+    """modelship's source at git ``ref``, exported under ``work`` (once per commit).
+
+    Returns the directory to put first on ``PYTHONPATH``: the project's virtual environment
+    then runs that commit's code (the editable install is only a path entry after it).
+    """
+    sha = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    out = work / "baseline" / sha[:12]
+    if not (out / "src" / "modelship").is_dir():
+        out.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", sha, "src/modelship"], cwd=ROOT, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
+    return out / "src"
+
+
+def with_baseline(target: Target, source: Path) -> Target:
+    """``target`` running the modelship code under ``source`` (see :func:`export_baseline`)."""
+    env = {**target.env, "PYTHONPATH": str(source)}
+    return dataclasses.replace(target, name=target.name + "@base", env=env)
+
+
+def targets(workers: int, baseline: Path | None = None) -> dict[str, Target]:
+    """Every configuration the scenarios may use, by name, for ``workers`` workers each.
+
+    With ``baseline`` (an exported source tree), every modelship target also comes as
+    ``<name>@base`` running that code, for A/B runs of a change.
+    """
     flags = modelship_flags()
     found = [
         _modelship(workers, batching=False, grpc=False, flags=flags),
@@ -388,4 +431,6 @@ def targets(workers: int) -> dict[str, Target]:
     if workers == 1:
         # MLServer's other documented setting: inference in the HTTP process itself
         found.append(_mlserver(1, parallel=0, batching=False))
+    if baseline is not None:
+        found += [with_baseline(t, baseline) for t in found if t.family == "modelship"]
     return {t.name: t for t in found}

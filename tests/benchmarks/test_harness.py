@@ -185,3 +185,26 @@ def test_summary_takes_medians_over_rounds_and_ratios_to_the_reference(tmp_path:
     (tmp_path / "README.md").unlink()
     report.Book.load(tmp_path).write()  # --report-only rebuilds the same tables
     assert (tmp_path / "README.md").read_text() == table
+
+
+def test_baseline_rows_follow_each_modelship_row() -> None:
+    from benchmarks.scenarios import scenarios, with_baseline_cases
+
+    mnist = next(s for s in scenarios(1) if s.name == "mnist")
+    ab = with_baseline_cases(mnist, "main")
+    labels = [c.label for c in ab.cases]
+    assert labels[:2] == ["modelship", "modelship @main"]
+    assert ab.cases[1].target == "modelship@base"
+    assert len(ab.cases) == len(mnist.cases) + sum(
+        c.target.startswith("modelship") for c in mnist.cases
+    )
+
+
+def test_baseline_export_runs_that_commits_code(tmp_path: Path) -> None:
+    from benchmarks.targets import export_baseline, targets
+
+    source = export_baseline("HEAD", tmp_path)
+    assert (source / "modelship" / "__init__.py").is_file()
+    table = targets(1, source)
+    assert table["modelship@base"].env["PYTHONPATH"] == str(source)
+    assert "PYTHONPATH" not in table["modelship"].env
