@@ -76,8 +76,8 @@ def serve(
             "--intra_op_threads",
             "--intra-op-threads",
             "--tensorflow_intra_op_parallelism",
-            help="Intra-op threads of the ONNX or TensorFlow runtime "
-            "(0: the cores shared among the workers)",
+            help="Intra-op threads of the ONNX or TensorFlow runtime (0: the cores shared "
+            "among the workers; one for an ONNX model that runs an example in under 0.5 ms)",
         ),
     ] = None,
     workers: Annotated[

@@ -1,0 +1,74 @@
+"""ONNX Runtime: the thread count it picks when the server leaves it open."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from modelship.runtimes import onnx as onnx_runtime
+from modelship.runtimes.onnx import SMALL_MODEL_SECONDS, OnnxRuntime, auto_threads, probe_inputs
+from tests.fixtures.toy_models import reference_softmax_linear, row_sum, softmax_linear
+
+
+@pytest.fixture(scope="module")
+def mlp(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np.ndarray]:
+    model, weight, bias = softmax_linear(784, 10)
+    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
+    onnx.save(model, str(path))
+    return path, weight, bias
+
+
+def test_probe_inputs_are_one_example_of_zeros(mlp: tuple[Path, np.ndarray, np.ndarray]) -> None:
+    runtime = OnnxRuntime(mlp[0], threads=1)
+    feeds = probe_inputs(runtime._session)
+    assert feeds is not None
+    assert list(feeds) == ["images"]
+    assert feeds["images"].shape == (1, 784)
+    assert feeds["images"].dtype == np.float32
+    assert not feeds["images"].any()
+
+
+def test_no_probe_when_a_dimension_besides_the_batch_is_open(tmp_path: Path) -> None:
+    path = tmp_path / "model.onnx"
+    onnx.save(row_sum(), str(path))
+    runtime = OnnxRuntime(path)
+    assert probe_inputs(runtime._session) is None
+    assert runtime.intra_op_threads == 0  # nothing to time: onnxruntime's default
+
+
+def test_one_thread_only_under_the_small_model_bound() -> None:
+    assert auto_threads(SMALL_MODEL_SECONDS / 10)
+    assert not auto_threads(SMALL_MODEL_SECONDS)
+    assert not auto_threads(math.inf)
+
+
+def test_the_probe_times_the_model(mlp: tuple[Path, np.ndarray, np.ndarray]) -> None:
+    runtime = OnnxRuntime(mlp[0], threads=1)
+    feeds = probe_inputs(runtime._session)
+    assert feeds is not None
+    assert 0 < onnx_runtime._one_example_seconds(runtime._session, feeds) < math.inf
+
+
+@pytest.mark.parametrize(("seconds", "threads"), [(1e-5, 1), (1.0, 0)])
+def test_automatic_threads_follow_the_measured_run(
+    mlp: tuple[Path, np.ndarray, np.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+    seconds: float,
+    threads: int,
+) -> None:
+    # the measurement is replaced so the choice does not depend on this machine's load
+    monkeypatch.setattr(onnx_runtime, "_one_example_seconds", lambda session, feeds: seconds)
+    path, weight, bias = mlp
+    runtime = OnnxRuntime(path)
+    assert runtime.intra_op_threads == threads
+    x = np.random.default_rng(1).random((3, 784), dtype=np.float32)
+    got = runtime.predict("serving_default", {"images": x})["probabilities"]
+    np.testing.assert_allclose(got, reference_softmax_linear(x, weight, bias), rtol=1e-4)
+
+
+def test_an_explicit_thread_count_is_kept(mlp: tuple[Path, np.ndarray, np.ndarray]) -> None:
+    assert OnnxRuntime(mlp[0], threads=2).intra_op_threads == 2
