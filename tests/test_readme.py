@@ -125,7 +125,13 @@ def session(tmp_path_factory: pytest.TempPathFactory, task: Task) -> Iterator[Se
         "max_batch_size { value: 32 }\nbatch_timeout_micros { value: 2000 }\n"
     )
     # models/digits, the config file's second model: the validation tests' linear classifiers.
-    shutil.copytree(task.repo / "digits", session.cwd / "models" / "digits")
+    # Only the versions: other tests promote and validate in that shared repository, and their
+    # labels.json or validation.json would change what the config file's policy serves here.
+    shutil.copytree(
+        task.repo / "digits",
+        session.cwd / "models" / "digits",
+        ignore=shutil.ignore_patterns("labels.json", "validation.json", ".*"),
+    )
     # photos/: one folder per class, JPEG and PNG mixed; photo1.jpg and photo2.png from them.
     classes = write_synthetic_images(session.cwd / "photos", classes=3, per_class=4, size=64)
     shutil.copy(session.cwd / "photos" / classes[0] / "0000.jpg", session.cwd / "photo1.jpg")

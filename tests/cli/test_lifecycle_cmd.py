@@ -23,8 +23,10 @@ def modelship(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_validate_promote_rollback_and_lineage(task: Task) -> None:
-    repo, model = str(task.repo), task.repo / "digits"
+def test_validate_promote_rollback_and_lineage(task: Task, tmp_path: Path) -> None:
+    # A copy: promote and validate write into the repository, which other tests share.
+    shutil.copytree(task.repo, tmp_path / "models")
+    repo, model = str(tmp_path / "models"), tmp_path / "models" / "digits"
     serving = str(model / "1")
     good = modelship("validate", str(model / "2"), "--data", str(task.data), "--against", serving)
     assert good.returncode == 0, good.stdout + good.stderr
