@@ -13,6 +13,7 @@ __all__ = [
     "AlreadyExists",
     "BadConfig",
     "DataUnavailable",
+    "DeadlineExceeded",
     "FailedPrecondition",
     "InvalidInput",
     "ModelNotFound",
@@ -78,6 +79,12 @@ class ServingUnavailable(ModelshipError):
     """The server is shutting down or cannot take work right now."""
 
     code = "UNAVAILABLE"
+
+
+class DeadlineExceeded(ModelshipError):
+    """The request took longer than the server allows (``--rest_api_timeout_in_ms``)."""
+
+    code = "DEADLINE_EXCEEDED"
 
 
 class ResourceExhausted(ModelshipError):

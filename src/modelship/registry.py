@@ -7,7 +7,7 @@ States and their names are TF Serving's (``START``, ``LOADING``, ``AVAILABLE``, 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,12 +55,17 @@ class ServedVersion:
         runtime: str | None = None,
         threads: int = 0,
         prepare: Callable[[ServedVersion, Runtime], None] | None = None,
+        *,
+        inter_op_threads: int = 0,
+        tags: Sequence[str] = ("serve",),
     ) -> None:
         """Load the runtime; on failure record the error and end in ``END``, never raise.
 
         Args:
             runtime: the runtime name, detected from the directory when ``None``.
             threads: intra-op threads for the runtime.
+            inter_op_threads: inter-op threads (TensorFlow).
+            tags: the SavedModel meta graph tags to load (TensorFlow).
             prepare: runs on the loaded runtime before the version becomes ``AVAILABLE``
                 (compatibility checks, warm-up); an exception it raises fails the load.
         """
@@ -70,7 +75,9 @@ class ServedVersion:
         try:
             if (self.path / MANIFEST_NAME).is_file():
                 self.manifest = Manifest.read(self.path)
-            loaded = load_runtime(self.path, runtime, threads=threads)
+            loaded = load_runtime(
+                self.path, runtime, threads=threads, inter_op_threads=inter_op_threads, tags=tags
+            )
             if prepare is not None:
                 prepare(self, loaded)
         except ModelshipError as exc:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from modelship.repository import list_versions
@@ -50,7 +50,41 @@ class ServeSettings(BaseSettings):
     enable_batching: bool = False
     batching_parameters_file: Path | None = None
     allow_version_labels_for_unavailable_models: bool = False
+    # TF Serving's REST options: a deadline on inference (0: none; 30 s as TF Serving's
+    # default), CORS headers, and where (whether) Prometheus metrics are served.
+    rest_api_timeout_in_ms: int = Field(default=30_000, ge=0)
+    rest_api_enable_cors_support: bool = False
+    monitoring_config_file: Path | None = None
+    # TF Serving's gRPC options: a UNIX socket beside (or instead of) the port, server
+    # arguments, a cap on concurrent calls (0: none), and the standard health service.
+    grpc_socket_path: Path | None = None
+    grpc_channel_arguments: str = ""
+    grpc_max_threads: int = Field(default=0, ge=0)
+    enable_grpc_healthcheck_service: bool = True
+    # TensorFlow runtime: inter-op threads (0: one, as beside --intra_op_threads) and the
+    # tags of the SavedModel meta graph to load.
+    inter_op_threads: int = Field(default=0, ge=0)
+    # TF Serving's: when set and neither thread count is, it sets both.
+    tensorflow_session_parallelism: int = Field(default=0, ge=0)
+    saved_model_tags: str = "serve"
     log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _session_parallelism(self) -> ServeSettings:
+        # TF Serving's rule: session parallelism stands for both pools unless one is set.
+        parallelism = self.tensorflow_session_parallelism
+        if parallelism and self.intra_op_threads and self.inter_op_threads:
+            raise ValueError(
+                "set either --tensorflow_session_parallelism or the intra-op and inter-op "
+                "thread counts, not all three"
+            )
+        if parallelism and not (self.intra_op_threads or self.inter_op_threads):
+            self.intra_op_threads = self.inter_op_threads = parallelism
+        return self
+
+    def meta_graph_tags(self) -> tuple[str, ...]:
+        """``--saved_model_tags`` as a tuple (``serve,gpu`` -> ``("serve", "gpu")``)."""
+        return tuple(tag.strip() for tag in self.saved_model_tags.split(",") if tag.strip())
 
     def worker_count(self) -> int:
         """How many worker processes to run (``--workers``, else one per core)."""

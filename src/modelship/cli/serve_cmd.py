@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from modelship.cli import app
-from modelship.errors import ModelshipError
+from modelship.cli.tf_serving_flags import read_compat_flags
+from modelship.errors import BadConfig, ModelshipError
 from modelship.settings import ServeSettings
 
 err = Console(stderr=True)
@@ -36,8 +37,19 @@ def settings_from_flags(flags: dict[str, Any]) -> ServeSettings:
     return ServeSettings(**{name: value for name, value in flags.items() if value is not None})
 
 
-@app.command()
+def _print_version(value: bool) -> None:
+    if value:
+        from modelship import __version__
+
+        typer.echo(f"modelship {__version__} (TensorFlow Serving's REST and gRPC APIs)")
+        raise typer.Exit()
+
+
+# TF Serving's flags that mean nothing here reach the command as extra arguments, and are
+# accepted with a warning or refused by modelship.cli.tf_serving_flags.
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def serve(
+    ctx: typer.Context,
     model_name: Annotated[
         str | None, _flag("--model_name", "--model-name", help="Model name [env MODEL_NAME]")
     ] = None,
@@ -136,17 +148,118 @@ def serve(
             help="Let a label point at a version that is not AVAILABLE",
         ),
     ] = None,
+    rest_api_timeout_in_ms: Annotated[
+        int | None,
+        _flag(
+            "--rest_api_timeout_in_ms",
+            "--rest-api-timeout-in-ms",
+            help="Deadline of a REST inference, in ms; longer ones answer 504; 0: none [30000]",
+        ),
+    ] = None,
+    rest_api_enable_cors_support: Annotated[
+        bool | None,
+        _flag(
+            "--rest_api_enable_cors_support/--no_rest_api_enable_cors_support",
+            "--rest-api-enable-cors-support/--no-rest-api-enable-cors-support",
+            help="Answer CORS preflights and add CORS headers to REST answers",
+        ),
+    ] = None,
+    monitoring_config_file: Annotated[
+        Path | None,
+        _flag(
+            "--monitoring_config_file",
+            "--monitoring-config-file",
+            help="MonitoringConfig text proto: prometheus_config { enable: true path: ... } "
+            "[metrics at /monitoring/prometheus/metrics and /metrics]",
+        ),
+    ] = None,
+    grpc_socket_path: Annotated[
+        Path | None,
+        _flag(
+            "--grpc_socket_path",
+            "--grpc-socket-path",
+            help="Also serve gRPC on this UNIX socket (with --port=0: only there)",
+        ),
+    ] = None,
+    grpc_channel_arguments: Annotated[
+        str | None,
+        _flag(
+            "--grpc_channel_arguments",
+            "--grpc-channel-arguments",
+            help="gRPC server arguments: key=value,... (e.g. grpc.max_connection_age_ms=2000)",
+        ),
+    ] = None,
+    grpc_max_threads: Annotated[
+        int | None,
+        _flag(
+            "--grpc_max_threads",
+            "--grpc-max-threads",
+            help="Most gRPC calls served at once per worker; more answer RESOURCE_EXHAUSTED "
+            "[0: no limit]",
+        ),
+    ] = None,
+    enable_grpc_healthcheck_service: Annotated[
+        bool | None,
+        _flag(
+            "--enable_grpc_healthcheck_service/--no_enable_grpc_healthcheck_service",
+            "--enable-grpc-healthcheck-service/--no-enable-grpc-healthcheck-service",
+            help="Serve grpc.health.v1.Health [on]",
+        ),
+    ] = None,
+    inter_op_threads: Annotated[
+        int | None,
+        _flag(
+            "--inter_op_threads",
+            "--inter-op-threads",
+            "--tensorflow_inter_op_parallelism",
+            help="Inter-op threads of the TensorFlow runtime [0: one]",
+        ),
+    ] = None,
+    tensorflow_session_parallelism: Annotated[
+        int | None,
+        _flag(
+            "--tensorflow_session_parallelism",
+            "--tensorflow-session-parallelism",
+            help="Both thread counts of the TensorFlow runtime, when neither is set [0]",
+        ),
+    ] = None,
+    saved_model_tags: Annotated[
+        str | None,
+        _flag(
+            "--saved_model_tags",
+            "--saved-model-tags",
+            help="Comma-separated tags of the SavedModel meta graph to load [serve]",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
-    """Serve a model's versions with TensorFlow Serving's REST and gRPC APIs."""
+    """Serve a model's versions with TensorFlow Serving's REST and gRPC APIs.
+
+    TF Serving's other flags are accepted too: those that mean nothing here (TPU, TFLite, GPU,
+    TF session files...) with a warning, those that cannot be ignored safely (ssl_config_file)
+    refused with the reason.
+    """
+    flags = {k: v for k, v in locals().items() if k not in ("ctx", "version")}
     try:
-        settings = settings_from_flags(locals())
+        warnings = read_compat_flags(ctx.args)
+        settings = settings_from_flags(flags)
+    except BadConfig as exc:
+        err.print(f"[red]modelship serve:[/red] {escape(exc.message)}")
+        raise typer.Exit(2) from None
     except ValidationError as exc:
-        err.print(f"[red]invalid settings:[/red] {exc}")
+        err.print(f"[red]invalid settings:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for line in warnings:
+        logging.getLogger("modelship.serve").warning("%s", line)
     from modelship.serving.server import serve as run_server
 
     try:

@@ -298,6 +298,8 @@ class Lifecycle:
             served.load(
                 runtime=config.runtime,
                 threads=self.settings.intra_op_threads,
+                inter_op_threads=self.settings.inter_op_threads,
+                tags=self.settings.meta_graph_tags(),
                 prepare=functools.partial(self._prepare, entry),
             )
             self._changed()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from modelship.errors import BadConfig
@@ -30,7 +31,14 @@ def detect_runtime(path: Path) -> str:
     )
 
 
-def load_runtime(path: Path, runtime: str | None = None, threads: int = 0) -> Runtime:
+def load_runtime(
+    path: Path,
+    runtime: str | None = None,
+    threads: int = 0,
+    *,
+    inter_op_threads: int = 0,
+    tags: Sequence[str] = ("serve",),
+) -> Runtime:
     """Load the version at ``path`` with ``runtime`` (detected when ``None``).
 
     Args:
@@ -38,6 +46,8 @@ def load_runtime(path: Path, runtime: str | None = None, threads: int = 0) -> Ru
         runtime: one of ``onnx``, ``tensorflow``, ``torch``; refused if unknown.
         threads: intra-op threads of the runtime (each worker's share of the cores); 0 lets
             it decide.
+        inter_op_threads: inter-op threads of the TensorFlow runtime (0: its default).
+        tags: the SavedModel meta graph tags the TensorFlow runtime loads.
     """
     name = runtime or detect_runtime(path)
     manifest = Manifest.read(path) if (path / MANIFEST_NAME).is_file() else None
@@ -48,7 +58,9 @@ def load_runtime(path: Path, runtime: str | None = None, threads: int = 0) -> Ru
     if name == "tensorflow":
         from modelship.runtimes.tensorflow import load_savedmodel
 
-        loaded: Runtime = load_savedmodel(path, manifest, threads=threads)
+        loaded: Runtime = load_savedmodel(
+            path, manifest, threads=threads, inter_op_threads=inter_op_threads, tags=tags
+        )
         return loaded
     if name == "torch":
         from modelship.runtimes.torch import load_torch

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,33 +58,54 @@ def import_tensorflow() -> Any:
     return tf
 
 
-def set_threads(tf: Any, threads: int) -> None:
-    """Run TensorFlow's ops on ``threads`` intra-op threads and one inter-op thread.
+def set_threads(tf: Any, threads: int, inter_op_threads: int = 0) -> None:
+    """Run TensorFlow's ops on ``threads`` intra-op threads and ``inter_op_threads`` inter-op
+    threads (one when only ``threads`` is given).
 
     As the ONNX runtime does with ``--intra_op_threads``: the server splits the cores among its
     workers, and TensorFlow's default (every core, in each pool of each worker) would
     oversubscribe them. TensorFlow reads these settings once, when its runtime starts in the
     process (the first SavedModel loaded); 0 keeps TensorFlow's own choice.
     """
-    if not threads:
+    inter = inter_op_threads or (1 if threads else 0)
+    if not (threads or inter):
         return
+    threading = tf.config.threading
+    if (threads, inter) == (
+        threading.get_intra_op_parallelism_threads() if threads else 0,
+        threading.get_inter_op_parallelism_threads(),
+    ):
+        return  # already so (a later load in the same process)
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        if threads:
+            threading.set_intra_op_parallelism_threads(threads)
+        threading.set_inter_op_parallelism_threads(inter)
     except RuntimeError:  # TensorFlow has already started in this process
         logger.warning(
-            "TensorFlow already started in this process with %s intra-op threads; "
-            "%d apply from the next start",
-            tf.config.threading.get_intra_op_parallelism_threads() or "its default",
+            "TensorFlow already started in this process with %s intra-op and %s inter-op "
+            "threads; %d and %d apply from the next start",
+            threading.get_intra_op_parallelism_threads() or "its default",
+            threading.get_inter_op_parallelism_threads() or "its default",
             threads,
+            inter,
         )
+        return
+    logger.info(
+        "TensorFlow runs ops on %s intra-op and %d inter-op threads",
+        threads or "its default",
+        inter,
+    )
 
 
-def read_signature_defs(path: Path) -> dict[str, Signature]:
+def read_signature_defs(path: Path, tags: Sequence[str] = (SERVE_TAG,)) -> dict[str, Signature]:
     """Every signature of the SavedModel at ``path``, as its ``saved_model.pb`` declares it.
 
-    The meta graph tagged ``serve`` is used (the one TF Serving loads), else the first one.
-    ``serving_default`` comes first; other signatures follow by name.
+    The meta graph tagged exactly ``tags`` is used (TF Serving's ``--saved_model_tags``); with
+    the default ``serve`` and no such graph, the first one. ``serving_default`` comes first;
+    other signatures follow by name.
+
+    Raises:
+        BadConfig: not a SavedModel, or (for tags other than ``serve``) no graph with them.
     """
     tf = import_tensorflow()
     from tensorflow.core.protobuf import saved_model_pb2
@@ -95,7 +117,13 @@ def read_signature_defs(path: Path) -> dict[str, Signature]:
         raise BadConfig(f"{path}/saved_model.pb is not a SavedModel: {exc}") from exc
     if not proto.meta_graphs:
         raise BadConfig(f"{path}/saved_model.pb holds no meta graph")
-    graphs = [g for g in proto.meta_graphs if SERVE_TAG in g.meta_info_def.tags]
+    graphs = [g for g in proto.meta_graphs if set(g.meta_info_def.tags) == set(tags)]
+    if not graphs and set(tags) != {SERVE_TAG}:
+        found = [",".join(sorted(g.meta_info_def.tags)) for g in proto.meta_graphs]
+        raise BadConfig(
+            f"the SavedModel in {path} has no meta graph tagged {','.join(sorted(tags))} "
+            f"(--saved_model_tags); it has: {'; '.join(found)}"
+        )
     graph = (graphs or list(proto.meta_graphs))[0]
     names = sorted(graph.signature_def, key=lambda n: (n != DEFAULT_SIGNATURE, n))
     # ``__saved_model_init_op`` is TF's initialiser, not something a client can call.
@@ -132,12 +160,21 @@ def _signature(tf: Any, name: str, proto: Any) -> Signature:
 class TensorFlowRuntime:
     """A loaded SavedModel; each of its signatures is one callable concrete function."""
 
-    def __init__(self, path: Path, signatures: dict[str, Signature], threads: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        signatures: dict[str, Signature],
+        threads: int = 0,
+        *,
+        inter_op_threads: int = 0,
+        tags: Sequence[str] = (SERVE_TAG,),
+    ) -> None:
         tf = import_tensorflow()
         self._tf = tf
-        set_threads(tf, threads)  # before the load, which starts TensorFlow's runtime
+        # Before the load, which starts TensorFlow's runtime.
+        set_threads(tf, threads, inter_op_threads)
         try:
-            self._loaded = tf.saved_model.load(str(path), tags=[SERVE_TAG])
+            self._loaded = tf.saved_model.load(str(path), tags=list(tags))
         except Exception as exc:  # TF raises many types for a broken or foreign directory
             raise BadConfig(f"cannot load the SavedModel in {path}: {exc}") from exc
         callable_names = set(self._loaded.signatures.keys())
@@ -169,7 +206,12 @@ class TensorFlowRuntime:
 
 
 def load_savedmodel(
-    path: Path, manifest: Manifest | None = None, threads: int = 0
+    path: Path,
+    manifest: Manifest | None = None,
+    threads: int = 0,
+    *,
+    inter_op_threads: int = 0,
+    tags: Sequence[str] = (SERVE_TAG,),
 ) -> TensorFlowRuntime:
     """Load the SavedModel in the version directory ``path`` for serving.
 
@@ -178,6 +220,8 @@ def load_savedmodel(
         manifest: ``modelship.json`` if the directory has one; the SavedModel's own
             ``signature_def`` is authoritative, so it is not needed.
         threads: intra-op threads (see :func:`set_threads`); 0 lets TensorFlow decide.
+        inter_op_threads: inter-op threads; 0: one when ``threads`` is set, else TF's choice.
+        tags: the tags of the meta graph to load (TF Serving's ``--saved_model_tags``).
 
     Raises:
         RuntimeUnavailable: TensorFlow is not installed (the message names the extra).
@@ -186,4 +230,10 @@ def load_savedmodel(
     del manifest  # the signatures come from the SavedModel itself
     if not (path / "saved_model.pb").is_file():
         raise BadConfig(f"{path} has no saved_model.pb")
-    return TensorFlowRuntime(path, read_signature_defs(path), threads=threads)
+    return TensorFlowRuntime(
+        path,
+        read_signature_defs(path, tags),
+        threads=threads,
+        inter_op_threads=inter_op_threads,
+        tags=tags,
+    )

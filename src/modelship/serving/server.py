@@ -24,8 +24,9 @@ from modelship.serving.batcher import BatchingExecutor
 from modelship.serving.batching_params import read_batching_parameters
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.executor import InferenceExecutor, ThreadExecutor
-from modelship.serving.grpc.server import grpc_lifespan
+from modelship.serving.grpc.server import grpc_lifespan, parse_channel_arguments
 from modelship.serving.metrics import Metrics
+from modelship.serving.monitoring import metrics_paths
 from modelship.serving.preprocess import ImageDecoder
 from modelship.serving.rest.app import build_app
 from modelship.settings import ServeSettings
@@ -116,7 +117,15 @@ def run_worker(
     except BaseException:
         sock.close()
         raise
-    app = build_app(dataplane, settings.max_body_bytes, lifespan=grpc_lifespan(dataplane, settings))
+    timeout_ms = settings.rest_api_timeout_in_ms
+    app = build_app(
+        dataplane,
+        settings.max_body_bytes,
+        lifespan=grpc_lifespan(dataplane, settings),
+        timeout=timeout_ms / 1000 if timeout_ms else None,
+        cors=settings.rest_api_enable_cors_support,
+        metrics_paths=metrics_paths(settings.monitoring_config_file),
+    )
     config = uvicorn.Config(
         app,
         loop="uvloop",
@@ -153,8 +162,11 @@ def serve(settings: ServeSettings) -> None:
     Raises:
         BadConfig: a flag or file is wrong, or the models cannot be loaded.
     """
+    # Refuse to start on a bad file, before any worker loads models.
     if settings.batching_parameters_file is not None:
-        read_batching_parameters(settings.batching_parameters_file)  # refuse to start if bad
+        read_batching_parameters(settings.batching_parameters_file)
+    metrics_paths(settings.monitoring_config_file)
+    parse_channel_arguments(settings.grpc_channel_arguments)
     workers = settings.worker_count()
     if workers == 1:
         run_worker(settings)

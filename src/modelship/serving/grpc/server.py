@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -29,7 +30,14 @@ from modelship.serving.grpc.tfserving import ModelServicer, PredictionServicer
 from modelship.serving.grpc.v2 import InferenceServicer
 from modelship.settings import ServeSettings
 
-__all__ = ["GrpcServer", "build_grpc_server", "grpc_lifespan", "start_grpc", "stop_grpc"]
+__all__ = [
+    "GrpcServer",
+    "build_grpc_server",
+    "grpc_lifespan",
+    "parse_channel_arguments",
+    "start_grpc",
+    "stop_grpc",
+]
 
 logger = logging.getLogger("modelship.grpc")
 
@@ -44,17 +52,20 @@ _ADDERS: tuple[Callable[[Any, Any], None], ...] = (
     tfs_model_service_pb2_grpc.add_ModelServiceServicer_to_server,
     v2_grpc_service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server,
 )
+# TF Serving reports its two services under these names in the standard health service.
+TF_SERVING_HEALTH_NAMES = ("ModelService", "PredictionService")
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 @dataclass
 class GrpcServer:
-    """A built gRPC server, the port it bound, and the health service it keeps current."""
+    """A built gRPC server, the port it bound (0: none), and the health service it keeps
+    current (None when ``--enable_grpc_healthcheck_service=false``)."""
 
     server: Any  # grpc.aio.Server
     port: int
-    health: Any  # grpc_health.v1.health.aio.HealthServicer
+    health: Any  # grpc_health.v1.health.aio.HealthServicer | None
     dataplane: DataPlane
     health_interval: float = 1.0
     _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -62,7 +73,8 @@ class GrpcServer:
     async def start(self) -> None:
         await self.update_health()
         await self.server.start()
-        self._watcher = asyncio.create_task(self._watch_health())
+        if self.health is not None:
+            self._watcher = asyncio.create_task(self._watch_health())
 
     async def stop(self, grace: float | None) -> None:
         if self._watcher is not None:
@@ -70,13 +82,18 @@ class GrpcServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
         # Tell health watchers first, so load balancers stop sending before the drain.
-        await self.health.enter_graceful_shutdown()
+        if self.health is not None:
+            await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
 
     async def update_health(self) -> None:
         """SERVING for the server ("") when every model has an AVAILABLE version; per model,
-        under its name, when that model has one."""
+        under its name, when that model has one; TF Serving's service names: SERVING."""
+        if self.health is None:
+            return
         await self.health.set("", _SERVING if self.dataplane.ready() else _NOT_SERVING)
+        for name in TF_SERVING_HEALTH_NAMES:
+            await self.health.set(name, _SERVING)
         for entry in self.dataplane.registry.models():
             ready = entry.latest_available() is not None
             await self.health.set(entry.name, _SERVING if ready else _NOT_SERVING)
@@ -92,64 +109,129 @@ class GrpcServer:
                 logger.exception("health status refresh failed")
 
 
+def parse_channel_arguments(text: str) -> list[tuple[str, int | str]]:
+    """TF Serving's ``--grpc_channel_arguments``: ``key=value,key=value`` pairs.
+
+    As TF Serving does, a value that reads as an integer is passed as one, anything else as a
+    string.
+
+    Raises:
+        BadConfig: an item without ``=``.
+    """
+    pairs: list[tuple[str, int | str]] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadConfig(
+                f"--grpc_channel_arguments: {item!r} is not key=value "
+                "(e.g. grpc.max_connection_age_ms=2000)"
+            )
+        try:
+            pairs.append((key, int(value)))
+        except ValueError:
+            pairs.append((key, value))
+    return pairs
+
+
 def build_grpc_server(
     dataplane: DataPlane,
     host: str,
-    port: int,
+    port: int | None,
     *,
     max_message_bytes: int = 64 * 1024 * 1024,
     reuse_port: bool = True,
+    socket_path: Path | None = None,
+    channel_arguments: Sequence[tuple[str, int | str]] = (),
+    max_concurrent_rpcs: int | None = None,
+    health_service: bool = True,
 ) -> GrpcServer:
     """A grpc.aio server with every service added and bound to ``host:port`` (not started).
 
     Must be called with the event loop that will run it. Port 0 binds a free port (see
-    :attr:`GrpcServer.port`).
+    :attr:`GrpcServer.port`); None binds none (only ``socket_path``).
+
+    Args:
+        dataplane: answers every call.
+        host: the address to listen on.
+        port: the TCP port; 0 picks a free one; None listens on no TCP port.
+        max_message_bytes: the largest request or answer.
+        reuse_port: let other processes (the server's workers) bind the same port.
+        socket_path: also listen on this UNIX socket (``--grpc_socket_path``).
+        channel_arguments: server arguments that override modelship's own.
+        max_concurrent_rpcs: calls beyond this many at once answer RESOURCE_EXHAUSTED.
+        health_service: register ``grpc.health.v1.Health``.
 
     Raises:
         BadConfig: the address cannot be bound.
     """
-    options = [
-        ("grpc.max_receive_message_length", max_message_bytes),
-        ("grpc.max_send_message_length", max_message_bytes),
+    options: dict[str, int | str] = {
+        "grpc.max_receive_message_length": max_message_bytes,
+        "grpc.max_send_message_length": max_message_bytes,
         # Several worker processes may serve one port; the kernel spreads connections.
-        ("grpc.so_reuseport", 1 if reuse_port else 0),
-    ]
-    server = grpc.aio.server(options=options)
+        "grpc.so_reuseport": 1 if reuse_port else 0,
+    }
+    options.update(channel_arguments)
+    server = grpc.aio.server(
+        options=list(options.items()), maximum_concurrent_rpcs=max_concurrent_rpcs
+    )
     for add, servicer in zip(
         _ADDERS,
         (PredictionServicer(dataplane), ModelServicer(dataplane), InferenceServicer(dataplane)),
         strict=True,
     ):
         add(servicer, server)
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server, POOL
-    )
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    try:
-        bound = server.add_insecure_port(address)
-    except RuntimeError as exc:
-        raise BadConfig(f"cannot listen for gRPC on {address}: {exc}; choose --port") from exc
-    if bound == 0:
-        raise BadConfig(f"cannot listen for gRPC on {address}: is the port in use? choose --port")
+    names: tuple[str, ...] = (*SERVICE_NAMES, reflection.SERVICE_NAME)
+    health_servicer = None
+    if health_service:
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        names = (*names, health.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server, POOL)
+    bound = 0
+    if port is not None:
+        bound = _listen(server, f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    if socket_path is not None:
+        _listen(server, f"unix:{socket_path}")
     return GrpcServer(server=server, port=bound, health=health_servicer, dataplane=dataplane)
 
 
+def _listen(server: Any, address: str) -> int:
+    try:
+        bound = int(server.add_insecure_port(address))
+    except RuntimeError as exc:
+        raise BadConfig(
+            f"cannot listen for gRPC on {address}: {exc}; choose --port or --grpc_socket_path"
+        ) from exc
+    if bound == 0:
+        raise BadConfig(
+            f"cannot listen for gRPC on {address}: is it in use? "
+            "choose --port or --grpc_socket_path"
+        )
+    return bound
+
+
 async def start_grpc(dataplane: DataPlane, settings: ServeSettings) -> GrpcServer | None:
-    """Build and start the gRPC server the settings ask for; None when ``port`` is 0."""
-    if settings.port == 0:
+    """Build and start the gRPC server the settings ask for; None when ``port`` is 0 and no
+    ``grpc_socket_path`` is given."""
+    if settings.port == 0 and settings.grpc_socket_path is None:
         return None
     grpc_server = build_grpc_server(
         dataplane,
         settings.grpc_host,
-        settings.port,
+        settings.port or None,
         max_message_bytes=settings.max_body_bytes,
         # Worker processes share the port; a lone server must not share it with a stranger.
         reuse_port=settings.worker_count() > 1,
+        socket_path=settings.grpc_socket_path,
+        channel_arguments=parse_channel_arguments(settings.grpc_channel_arguments),
+        max_concurrent_rpcs=settings.grpc_max_threads or None,
+        health_service=settings.enable_grpc_healthcheck_service,
     )
     await grpc_server.start()
-    logger.info("gRPC API at %s:%d", settings.grpc_host, grpc_server.port)
+    if grpc_server.port:
+        logger.info("gRPC API at %s:%d", settings.grpc_host, grpc_server.port)
+    if settings.grpc_socket_path is not None:
+        logger.info("gRPC API at unix:%s", settings.grpc_socket_path)
     return grpc_server
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -16,7 +18,7 @@ from modelship.errors import ModelshipError
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.rest.errors import error_response, handle_modelship_error, handle_unexpected
 from modelship.serving.rest.fastpath import PredictFastPath
-from modelship.serving.rest.metrics import metrics_routes
+from modelship.serving.rest.metrics import METRICS_PATHS, metrics_routes
 from modelship.serving.rest.openapi import openapi_routes
 from modelship.serving.rest.tfserving import tf_serving_routes
 from modelship.serving.rest.v2 import v2_routes
@@ -60,6 +62,10 @@ def build_app(
     max_body_bytes: int,
     extra_routes: list[BaseRoute] | None = None,
     lifespan: Any = None,
+    *,
+    timeout: float | None = None,
+    cors: bool = False,
+    metrics_paths: Sequence[str] = METRICS_PATHS,
 ) -> Any:
     """The ASGI app serving ``dataplane``.
 
@@ -68,11 +74,14 @@ def build_app(
         max_body_bytes: larger request bodies are refused with 413.
         extra_routes: more routes (Open Inference Protocol, metrics) mounted beside TF Serving's.
         lifespan: a Starlette lifespan, for what runs beside the app on its loop (gRPC).
+        timeout: seconds an inference may take (``--rest_api_timeout_in_ms``); None: no limit.
+        cors: answer CORS preflights and add CORS headers (``--rest_api_enable_cors_support``).
+        metrics_paths: where Prometheus metrics are served (``--monitoring_config_file``).
     """
     routes: list[BaseRoute] = [
-        *tf_serving_routes(dataplane, max_body_bytes),
-        *metrics_routes(dataplane.metrics),
-        *v2_routes(dataplane, max_body_bytes),
+        *tf_serving_routes(dataplane, max_body_bytes, timeout),
+        *metrics_routes(dataplane.metrics, metrics_paths),
+        *v2_routes(dataplane, max_body_bytes, timeout),
         *(extra_routes or []),
         *openapi_routes(),
     ]
@@ -86,4 +95,15 @@ def build_app(
         lifespan=lifespan,
     )
     app.state.dataplane = dataplane
-    return PredictFastPath(ReplicaHeader(app), dataplane, max_body_bytes)
+    served: ASGIApp = PredictFastPath(ReplicaHeader(app), dataplane, max_body_bytes, timeout)
+    if cors:
+        # Outermost, so the predict fast path's answers carry the headers too. Like TF Serving:
+        # any origin, GET and POST; preflights are answered without reaching the API.
+        served = CORSMiddleware(
+            served,
+            allow_origins=["*"],
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+            expose_headers=["x-model-version", "x-modelship-replica"],
+        )
+    return served

@@ -60,10 +60,18 @@ class PredictFastPath:
         app: the full application.
         dataplane: answers predict requests.
         max_body_bytes: larger bodies are refused with 413.
+        timeout: seconds an inference may take; None: no limit.
     """
 
-    def __init__(self, app: ASGIApp, dataplane: DataPlane, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        dataplane: DataPlane,
+        max_body_bytes: int,
+        timeout: float | None = None,
+    ) -> None:
         self.app = app
+        self.timeout = timeout
         self.dataplane = dataplane
         self.max_body_bytes = max_body_bytes
         self.replica = (b"x-modelship-replica", socket.gethostname().encode())
@@ -86,7 +94,7 @@ class PredictFastPath:
             if raw is None:
                 code = "CANCELLED"
                 return  # the client went away
-            answer = await predict_body(self.dataplane, served, raw)
+            answer = await predict_body(self.dataplane, served, raw, self.timeout)
             status = 200
             headers.append((b"x-model-version", version.encode()))
         except ModelshipError as exc:

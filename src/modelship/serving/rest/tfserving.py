@@ -16,6 +16,7 @@ from starlette.routing import Route
 from modelship.errors import InvalidInput, VersionNotFound
 from modelship.registry import ServedVersion
 from modelship.serving.dataplane import DataPlane, ModelSpec
+from modelship.serving.deadline import within
 from modelship.serving.metrics import API_REST_TFS
 from modelship.serving.preprocess import find_images, image_spec, images_array
 from modelship.serving.rest.body import read_body
@@ -52,8 +53,14 @@ def _requested_signature(body: Any) -> str:
     return requested
 
 
-async def predict_body(dataplane: DataPlane, served: ServedVersion, raw: bytes) -> bytes:
-    """The JSON answer to a predict request body addressed to ``served``."""
+async def predict_body(
+    dataplane: DataPlane, served: ServedVersion, raw: bytes, timeout: float | None = None
+) -> bytes:
+    """The JSON answer to a predict request body addressed to ``served``.
+
+    Args:
+        timeout: seconds the inference may take (``--rest_api_timeout_in_ms``); None: no limit.
+    """
     body = decode_body(raw)
     signature_name, signature = dataplane.signature(served, _requested_signature(body))
     top_k = requested_top_k(body)
@@ -65,15 +72,21 @@ async def predict_body(dataplane: DataPlane, served: ServedVersion, raw: bytes) 
         arrays = {name: images_array(values)}
     else:
         arrays, row_format = parse_predict_body(body, signature)
-    outputs = await dataplane.predict(served, signature_name, arrays)
+    outputs = await within(dataplane.predict(served, signature_name, arrays), timeout, "predict")
     if top_k is not None:
         labels = served.manifest.labels if served.manifest is not None else []
         outputs = add_top_k(outputs, labels, top_k)
     return encode_outputs(outputs, row_format)
 
 
-def tf_serving_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
-    """Starlette routes for status, metadata and predict/classify/regress."""
+def tf_serving_routes(
+    dataplane: DataPlane, max_body_bytes: int, timeout: float | None = None
+) -> list[Route]:
+    """Starlette routes for status, metadata and predict/classify/regress.
+
+    Args:
+        timeout: seconds an inference may take; None: no limit.
+    """
 
     async def status(request: Request) -> Response:
         return _json({"model_version_status": dataplane.status(_spec(request))})
@@ -112,7 +125,8 @@ def tf_serving_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
             return await _predict(request, served)
 
     async def _predict(request: Request, served: ServedVersion) -> Response:
-        answer = await predict_body(dataplane, served, await read_body(request, max_body_bytes))
+        raw = await read_body(request, max_body_bytes)
+        answer = await predict_body(dataplane, served, raw, timeout)
         return Response(
             answer, media_type="application/json", headers={"x-model-version": str(served.version)}
         )
@@ -124,9 +138,13 @@ def tf_serving_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
         inputs = parse_examples(body, signature)
         results: Any
         if method == "classify":
-            results = await dataplane.classify(served, signature_name, inputs)
+            results = await within(
+                dataplane.classify(served, signature_name, inputs), timeout, method
+            )
         else:
-            results = await dataplane.regress(served, signature_name, inputs)
+            results = await within(
+                dataplane.regress(served, signature_name, inputs), timeout, method
+            )
         return Response(
             orjson.dumps({"results": results}),
             media_type="application/json",

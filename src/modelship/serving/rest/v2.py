@@ -18,6 +18,7 @@ from modelship import __version__
 from modelship.errors import InvalidInput, VersionNotFound
 from modelship.registry import ServedVersion
 from modelship.serving.dataplane import DataPlane, ModelSpec
+from modelship.serving.deadline import within
 from modelship.serving.metrics import API_REST_V2
 from modelship.serving.rest.body import read_body
 from modelship.serving.v2_json import decode_request, encode_response
@@ -51,8 +52,14 @@ def _tensor(name: str, spec: TensorSpec) -> dict[str, Any]:
     return {"name": name, "datatype": v2_datatype(spec.dtype), "shape": list(spec.shape)}
 
 
-def v2_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
-    """Starlette routes for the REST side of the Open Inference Protocol."""
+def v2_routes(
+    dataplane: DataPlane, max_body_bytes: int, timeout: float | None = None
+) -> list[Route]:
+    """Starlette routes for the REST side of the Open Inference Protocol.
+
+    Args:
+        timeout: seconds an inference may take; None: no limit.
+    """
 
     async def live(request: Request) -> Response:
         return _yes_no(True)
@@ -102,7 +109,8 @@ def v2_routes(dataplane: DataPlane, max_body_bytes: int) -> list[Route]:
                 f"unknown output(s) {', '.join(unknown)}; the model returns "
                 f"{', '.join(signature.outputs)}"
             )
-        outputs = await dataplane.predict(served, signature_name, decoded.inputs)
+        call = dataplane.predict(served, signature_name, decoded.inputs)
+        outputs = await within(call, timeout, "infer")
         if decoded.outputs:
             outputs = {name: outputs[name] for name in decoded.outputs}
         content, header_length = encode_response(spec.name, str(served.version), decoded, outputs)
