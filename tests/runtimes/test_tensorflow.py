@@ -16,7 +16,7 @@ pytest.importorskip("tensorflow")
 from modelship.errors import BadConfig
 from modelship.runtimes import detect_runtime, load_runtime
 from modelship.runtimes.tensorflow import load_savedmodel
-from tests.fixtures.tf_models import tf_outputs, write_pair_savedmodel
+from tests.fixtures.tf_models import tf_outputs, write_pair_savedmodel, write_tagged_savedmodel
 
 pytestmark = pytest.mark.tensorflow
 
@@ -198,3 +198,47 @@ def test_intra_op_threads_size_tensorflows_thread_pools(pair_dir: Path) -> None:
         assert seen[threads]["inter_pool"] == 1  # TensorFlow names its inter-op threads
     # The intra-op pool really holds the threads asked for: two more for 3 than for 1.
     assert seen[3]["threads"] - seen[1]["threads"] == 2
+
+
+def test_inter_op_threads_size_tensorflows_inter_op_pool(pair_dir: Path) -> None:
+    # A fresh process: TensorFlow fixes its pools when its runtime starts.
+    code = textwrap.dedent(
+        f"""
+        import json, os
+        from pathlib import Path
+        import numpy as np
+        from modelship.runtimes import load_runtime
+        import tensorflow as tf
+        runtime = load_runtime(Path({str(pair_dir)!r}), threads=2, inter_op_threads=3)
+        runtime.predict(
+            "serving_default", {{"a": np.ones((64, 3), np.float32), "b": np.ones(64, np.int64)}}
+        )
+        names = [Path(f"/proc/self/task/{{t}}/comm").read_text().strip()
+                 for t in os.listdir("/proc/self/task")]
+        print(json.dumps({{
+            "intra": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter": tf.config.threading.get_inter_op_parallelism_threads(),
+            "inter_pool": names.count("tf_Compute"),
+        }}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"intra": 2, "inter": 3, "inter_pool": 3}
+
+
+def test_saved_model_tags_choose_the_meta_graph(tmp_path: Path) -> None:
+    path = write_tagged_savedmodel(tmp_path / "1", ["custom"])
+    runtime = load_savedmodel(path, tags=("custom",))
+    try:
+        got = runtime.predict("serving_default", {"x": np.array([[1, 2, 3]], np.float32)})
+        np.testing.assert_allclose(got["y"], [[3, 5, 7]])
+    finally:
+        runtime.close()
+    with pytest.raises(BadConfig, match=r"no meta graph tagged gpu,serve .*it has: custom"):
+        load_savedmodel(path, tags=("serve", "gpu"))
+    # The default tag: TensorFlow refuses the graph tagged otherwise, as TF Serving does.
+    with pytest.raises(BadConfig, match="cannot load the SavedModel"):
+        load_savedmodel(path)
