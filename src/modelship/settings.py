@@ -61,6 +61,8 @@ class ServeSettings(BaseSettings):
     grpc_channel_arguments: str = ""
     grpc_max_threads: int = Field(default=0, ge=0)
     enable_grpc_healthcheck_service: bool = True
+    # TLS for gRPC: an SSLConfig text proto with the PEM key and certificate.
+    ssl_config_file: Path | None = None
     # TensorFlow runtime: inter-op threads (0: one, as beside --intra_op_threads) and the
     # tags of the SavedModel meta graph to load.
     inter_op_threads: int = Field(default=0, ge=0)

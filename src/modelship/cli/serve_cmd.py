@@ -25,6 +25,15 @@ def _flag(*names: str, help: str) -> Any:
     return typer.Option(*names, help=escape(help), show_default=False)
 
 
+def _path(value: str) -> Path | None:
+    # TF Serving's scripts write "--monitoring_config_file=" for "no file": not the directory "."
+    return Path(value) if value else None
+
+
+def _file_flag(*names: str, help: str) -> Any:
+    return typer.Option(*names, help=escape(help), show_default=False, parser=_path)
+
+
 def settings_from_flags(flags: dict[str, Any]) -> ServeSettings:
     """The server's settings from ``serve``'s parsed flags.
 
@@ -55,7 +64,7 @@ def serve(
     ] = None,
     model_base_path: Annotated[
         Path | None,
-        _flag(
+        _file_flag(
             "--model_base_path",
             "--model-base-path",
             help="Directory of numbered versions [default $MODEL_BASE_PATH/$MODEL_NAME]",
@@ -107,7 +116,7 @@ def serve(
     ] = None,
     batching_parameters_file: Annotated[
         Path | None,
-        _flag(
+        _file_flag(
             "--batching_parameters_file",
             "--batching-parameters-file",
             help="BatchingParameters text proto (max_batch_size, batch_timeout_micros, ...)",
@@ -116,7 +125,7 @@ def serve(
     log_level: Annotated[str | None, _flag("--log_level", "--log-level", help="Log level")] = None,
     model_config_file: Annotated[
         Path | None,
-        _flag(
+        _file_flag(
             "--model_config_file",
             "--model-config-file",
             help="ModelServerConfig text proto: several models, policies, labels",
@@ -166,7 +175,7 @@ def serve(
     ] = None,
     monitoring_config_file: Annotated[
         Path | None,
-        _flag(
+        _file_flag(
             "--monitoring_config_file",
             "--monitoring-config-file",
             help="MonitoringConfig text proto: prometheus_config { enable: true path: ... } "
@@ -175,7 +184,7 @@ def serve(
     ] = None,
     grpc_socket_path: Annotated[
         Path | None,
-        _flag(
+        _file_flag(
             "--grpc_socket_path",
             "--grpc-socket-path",
             help="Also serve gRPC on this UNIX socket (with --port=0: only there)",
@@ -187,6 +196,15 @@ def serve(
             "--grpc_channel_arguments",
             "--grpc-channel-arguments",
             help="gRPC server arguments: key=value,... (e.g. grpc.max_connection_age_ms=2000)",
+        ),
+    ] = None,
+    ssl_config_file: Annotated[
+        Path | None,
+        _file_flag(
+            "--ssl_config_file",
+            "--ssl-config-file",
+            help="SSLConfig text proto (server_key, server_cert PEM; custom_ca, client_verify): "
+            "gRPC over TLS",
         ),
     ] = None,
     grpc_max_threads: Annotated[
@@ -241,8 +259,8 @@ def serve(
     """Serve a model's versions with TensorFlow Serving's REST and gRPC APIs.
 
     TF Serving's other flags are accepted too: those that mean nothing here (TPU, TFLite, GPU,
-    TF session files...) with a warning, those that cannot be ignored safely (ssl_config_file)
-    refused with the reason.
+    TF session files...) with a warning, those that cannot be ignored safely
+    (use_alts_credentials) refused with the reason.
     """
     flags = {k: v for k, v in locals().items() if k not in ("ctx", "version")}
     try:

@@ -8,7 +8,8 @@ or the tensorflow/serving image starts modelship unchanged:
   sessions...). Each one given is named in one warning line at start-up with the reason,
   unless its value asks for what modelship does anyway (``--enable_model_warmup=true``).
 - *refused* flags would leave the user believing something that is not true if they were
-  ignored (``--ssl_config_file``: the clients expect TLS), so the server does not start.
+  ignored (``--use_alts_credentials``: the clients expect an encrypted channel), so the server
+  does not start.
 
 Values use TF Serving's syntax: ``--flag=value`` (also ``--flag value``); booleans ``--flag``,
 ``--flag=true`` or ``--flag=false``.
@@ -123,15 +124,10 @@ IGNORED: dict[str, CompatFlag] = {
 }
 
 REFUSED: dict[str, CompatFlag] = {
-    "ssl_config_file": CompatFlag(
-        "modelship's gRPC server does not speak TLS, and serving in plain text what the "
-        "clients expect encrypted is not a safe default: put a TLS-terminating proxy (nginx, "
-        "HAProxy, Traefik) in front of it and leave out --ssl_config_file",
-        fine=frozenset({""}),
-    ),
     "use_alts_credentials": _off(
-        "ALTS (Google's own transport security) is not available in modelship: put a "
-        "TLS-terminating proxy in front of it and leave out --use_alts_credentials"
+        "ALTS (Google's own transport security) is not available in modelship, and serving in "
+        "plain text what the clients expect encrypted is not a safe fallback: use "
+        "--ssl_config_file for TLS instead"
     ),
 }
 

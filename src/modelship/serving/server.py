@@ -25,6 +25,7 @@ from modelship.serving.batching_params import read_batching_parameters
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.executor import InferenceExecutor, ThreadExecutor
 from modelship.serving.grpc.server import grpc_lifespan, parse_channel_arguments
+from modelship.serving.grpc.tls import read_ssl_config
 from modelship.serving.metrics import Metrics
 from modelship.serving.monitoring import metrics_paths
 from modelship.serving.preprocess import ImageDecoder
@@ -167,6 +168,8 @@ def serve(settings: ServeSettings) -> None:
         read_batching_parameters(settings.batching_parameters_file)
     metrics_paths(settings.monitoring_config_file)
     parse_channel_arguments(settings.grpc_channel_arguments)
+    if settings.ssl_config_file is not None:
+        read_ssl_config(settings.ssl_config_file)
     workers = settings.worker_count()
     if workers == 1:
         run_worker(settings)

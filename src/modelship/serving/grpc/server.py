@@ -27,6 +27,7 @@ from modelship.serving.grpc.generated import (
     v2_grpc_service_pb2_grpc,
 )
 from modelship.serving.grpc.tfserving import ModelServicer, PredictionServicer
+from modelship.serving.grpc.tls import server_credentials
 from modelship.serving.grpc.v2 import InferenceServicer
 from modelship.settings import ServeSettings
 
@@ -144,6 +145,7 @@ def build_grpc_server(
     channel_arguments: Sequence[tuple[str, int | str]] = (),
     max_concurrent_rpcs: int | None = None,
     health_service: bool = True,
+    credentials: grpc.ServerCredentials | None = None,
 ) -> GrpcServer:
     """A grpc.aio server with every service added and bound to ``host:port`` (not started).
 
@@ -160,6 +162,7 @@ def build_grpc_server(
         channel_arguments: server arguments that override modelship's own.
         max_concurrent_rpcs: calls beyond this many at once answer RESOURCE_EXHAUSTED.
         health_service: register ``grpc.health.v1.Health``.
+        credentials: TLS credentials (``--ssl_config_file``) for every address; None: plain.
 
     Raises:
         BadConfig: the address cannot be bound.
@@ -189,15 +192,19 @@ def build_grpc_server(
     reflection.enable_server_reflection(names, server, POOL)
     bound = 0
     if port is not None:
-        bound = _listen(server, f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        bound = _listen(server, address, credentials)
     if socket_path is not None:
-        _listen(server, f"unix:{socket_path}")
+        _listen(server, f"unix:{socket_path}", credentials)
     return GrpcServer(server=server, port=bound, health=health_servicer, dataplane=dataplane)
 
 
-def _listen(server: Any, address: str) -> int:
+def _listen(server: Any, address: str, credentials: grpc.ServerCredentials | None) -> int:
     try:
-        bound = int(server.add_insecure_port(address))
+        if credentials is None:
+            bound = int(server.add_insecure_port(address))
+        else:
+            bound = int(server.add_secure_port(address, credentials))
     except RuntimeError as exc:
         raise BadConfig(
             f"cannot listen for gRPC on {address}: {exc}; choose --port or --grpc_socket_path"
@@ -226,12 +233,18 @@ async def start_grpc(dataplane: DataPlane, settings: ServeSettings) -> GrpcServe
         channel_arguments=parse_channel_arguments(settings.grpc_channel_arguments),
         max_concurrent_rpcs=settings.grpc_max_threads or None,
         health_service=settings.enable_grpc_healthcheck_service,
+        credentials=(
+            server_credentials(settings.ssl_config_file)
+            if settings.ssl_config_file is not None
+            else None
+        ),
     )
     await grpc_server.start()
+    tls = " (TLS)" if settings.ssl_config_file is not None else ""
     if grpc_server.port:
-        logger.info("gRPC API at %s:%d", settings.grpc_host, grpc_server.port)
+        logger.info("gRPC API at %s:%d%s", settings.grpc_host, grpc_server.port, tls)
     if settings.grpc_socket_path is not None:
-        logger.info("gRPC API at unix:%s", settings.grpc_socket_path)
+        logger.info("gRPC API at unix:%s%s", settings.grpc_socket_path, tls)
     return grpc_server
 
 
