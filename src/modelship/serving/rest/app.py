@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelship.errors import ModelshipError
 from modelship.serving.dataplane import DataPlane
+from modelship.serving.deadline import Deadline
 from modelship.serving.rest.errors import error_response, handle_modelship_error, handle_unexpected
 from modelship.serving.rest.fastpath import PredictFastPath
 from modelship.serving.rest.metrics import METRICS_PATHS, metrics_routes
@@ -78,10 +79,12 @@ def build_app(
         cors: answer CORS preflights and add CORS headers (``--rest_api_enable_cors_support``).
         metrics_paths: where Prometheus metrics are served (``--monitoring_config_file``).
     """
+    # One deadline (and its sweep) for every REST inference of this worker.
+    deadline = Deadline(timeout) if timeout else None
     routes: list[BaseRoute] = [
-        *tf_serving_routes(dataplane, max_body_bytes, timeout),
+        *tf_serving_routes(dataplane, max_body_bytes, deadline),
         *metrics_routes(dataplane.metrics, metrics_paths),
-        *v2_routes(dataplane, max_body_bytes, timeout),
+        *v2_routes(dataplane, max_body_bytes, deadline),
         *(extra_routes or []),
         *openapi_routes(),
     ]
@@ -95,7 +98,7 @@ def build_app(
         lifespan=lifespan,
     )
     app.state.dataplane = dataplane
-    served: ASGIApp = PredictFastPath(ReplicaHeader(app), dataplane, max_body_bytes, timeout)
+    served: ASGIApp = PredictFastPath(ReplicaHeader(app), dataplane, max_body_bytes, deadline)
     if cors:
         # Outermost, so the predict fast path's answers carry the headers too. Like TF Serving:
         # any origin, GET and POST; preflights are answered without reaching the API.

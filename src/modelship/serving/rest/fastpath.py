@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelship.errors import InvalidInput, ModelshipError, PayloadTooLarge
 from modelship.serving.dataplane import DataPlane, ModelSpec
+from modelship.serving.deadline import Deadline
 from modelship.serving.metrics import API_REST_TFS
 from modelship.serving.rest.body import too_large_message
 from modelship.serving.rest.errors import HTTP_STATUS
@@ -60,7 +61,7 @@ class PredictFastPath:
         app: the full application.
         dataplane: answers predict requests.
         max_body_bytes: larger bodies are refused with 413.
-        timeout: seconds an inference may take; None: no limit.
+        deadline: the inferences' deadline; None: no limit.
     """
 
     def __init__(
@@ -68,10 +69,10 @@ class PredictFastPath:
         app: ASGIApp,
         dataplane: DataPlane,
         max_body_bytes: int,
-        timeout: float | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.app = app
-        self.timeout = timeout
+        self.deadline = deadline
         self.dataplane = dataplane
         self.max_body_bytes = max_body_bytes
         self.replica = (b"x-modelship-replica", socket.gethostname().encode())
@@ -94,7 +95,7 @@ class PredictFastPath:
             if raw is None:
                 code = "CANCELLED"
                 return  # the client went away
-            answer = await predict_body(self.dataplane, served, raw, self.timeout)
+            answer = await predict_body(self.dataplane, served, raw, self.deadline)
             status = 200
             headers.append((b"x-model-version", version.encode()))
         except ModelshipError as exc:

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from modelship.errors import InvalidInput, VersionNotFound
 from modelship.registry import ServedVersion
 from modelship.serving.dataplane import DataPlane, ModelSpec
-from modelship.serving.deadline import within
+from modelship.serving.deadline import Deadline, within
 from modelship.serving.metrics import API_REST_TFS
 from modelship.serving.preprocess import find_images, image_spec, images_array
 from modelship.serving.rest.body import read_body
@@ -54,12 +54,12 @@ def _requested_signature(body: Any) -> str:
 
 
 async def predict_body(
-    dataplane: DataPlane, served: ServedVersion, raw: bytes, timeout: float | None = None
+    dataplane: DataPlane, served: ServedVersion, raw: bytes, deadline: Deadline | None = None
 ) -> bytes:
     """The JSON answer to a predict request body addressed to ``served``.
 
     Args:
-        timeout: seconds the inference may take (``--rest_api_timeout_in_ms``); None: no limit.
+        deadline: the inference's deadline (``--rest_api_timeout_in_ms``); None: no limit.
     """
     body = decode_body(raw)
     signature_name, signature = dataplane.signature(served, _requested_signature(body))
@@ -72,7 +72,7 @@ async def predict_body(
         arrays = {name: images_array(values)}
     else:
         arrays, row_format = parse_predict_body(body, signature)
-    outputs = await within(dataplane.predict(served, signature_name, arrays), timeout, "predict")
+    outputs = await within(dataplane.predict(served, signature_name, arrays), deadline, "predict")
     if top_k is not None:
         labels = served.manifest.labels if served.manifest is not None else []
         outputs = add_top_k(outputs, labels, top_k)
@@ -80,12 +80,12 @@ async def predict_body(
 
 
 def tf_serving_routes(
-    dataplane: DataPlane, max_body_bytes: int, timeout: float | None = None
+    dataplane: DataPlane, max_body_bytes: int, deadline: Deadline | None = None
 ) -> list[Route]:
     """Starlette routes for status, metadata and predict/classify/regress.
 
     Args:
-        timeout: seconds an inference may take; None: no limit.
+        deadline: the inferences' deadline; None: no limit.
     """
 
     async def status(request: Request) -> Response:
@@ -126,7 +126,7 @@ def tf_serving_routes(
 
     async def _predict(request: Request, served: ServedVersion) -> Response:
         raw = await read_body(request, max_body_bytes)
-        answer = await predict_body(dataplane, served, raw, timeout)
+        answer = await predict_body(dataplane, served, raw, deadline)
         return Response(
             answer, media_type="application/json", headers={"x-model-version": str(served.version)}
         )
@@ -139,11 +139,11 @@ def tf_serving_routes(
         results: Any
         if method == "classify":
             results = await within(
-                dataplane.classify(served, signature_name, inputs), timeout, method
+                dataplane.classify(served, signature_name, inputs), deadline, method
             )
         else:
             results = await within(
-                dataplane.regress(served, signature_name, inputs), timeout, method
+                dataplane.regress(served, signature_name, inputs), deadline, method
             )
         return Response(
             orjson.dumps({"results": results}),

@@ -18,7 +18,7 @@ from modelship import __version__
 from modelship.errors import InvalidInput, VersionNotFound
 from modelship.registry import ServedVersion
 from modelship.serving.dataplane import DataPlane, ModelSpec
-from modelship.serving.deadline import within
+from modelship.serving.deadline import Deadline, within
 from modelship.serving.metrics import API_REST_V2
 from modelship.serving.rest.body import read_body
 from modelship.serving.v2_json import decode_request, encode_response
@@ -53,12 +53,12 @@ def _tensor(name: str, spec: TensorSpec) -> dict[str, Any]:
 
 
 def v2_routes(
-    dataplane: DataPlane, max_body_bytes: int, timeout: float | None = None
+    dataplane: DataPlane, max_body_bytes: int, deadline: Deadline | None = None
 ) -> list[Route]:
     """Starlette routes for the REST side of the Open Inference Protocol.
 
     Args:
-        timeout: seconds an inference may take; None: no limit.
+        deadline: the inferences' deadline; None: no limit.
     """
 
     async def live(request: Request) -> Response:
@@ -110,7 +110,7 @@ def v2_routes(
                 f"{', '.join(signature.outputs)}"
             )
         call = dataplane.predict(served, signature_name, decoded.inputs)
-        outputs = await within(call, timeout, "infer")
+        outputs = await within(call, deadline, "infer")
         if decoded.outputs:
             outputs = {name: outputs[name] for name in decoded.outputs}
         content, header_length = encode_response(spec.name, str(served.version), decoded, outputs)
