@@ -87,7 +87,9 @@ IGNORED: dict[str, CompatFlag] = {
         fine=frozenset({""}),
     ),
     "per_process_gpu_memory_fraction": CompatFlag(
-        "modelship serves on the CPU", fine=frozenset({"0", "0.0"})
+        "GPU memory is left to the runtime (onnxruntime-gpu in the GPU image); the other "
+        "images use no GPU",
+        fine=frozenset({"0", "0.0"}),
     ),
     "enable_model_warmup": CompatFlag(
         "warm-up requests (assets.extra/tf_serving_warmup_requests) always run before a "
@@ -110,13 +112,15 @@ IGNORED: dict[str, CompatFlag] = {
     "xla_cpu_compilation_enabled": _off(
         "functions saved with jit_compile run as TensorFlow runs them"
     ),
-    "xla_gpu_compilation_enabled": _off("modelship serves on the CPU"),
+    "xla_gpu_compilation_enabled": _off(
+        "functions saved with jit_compile run as TensorFlow runs them"
+    ),
     "enable_profiler": _off("modelship has no TensorFlow profiler service"),
     "thread_pool_factory_config_file": CompatFlag(_NO_TF_SESSIONS, fine=frozenset({""})),
     "mixed_precision": CompatFlag(
         "models run in the precision they were exported with", fine=frozenset({""})
     ),
-    "skip_initialize_tpu": _off("modelship serves on the CPU; there is no TPU to initialize"),
+    "skip_initialize_tpu": _off("modelship has no TPU support, so no TPU to initialize"),
     "enable_serialization_as_tensor_content": _off(
         "gRPC answers carry each tensor in the typed field of its dtype, which every client "
         "reads as well"
