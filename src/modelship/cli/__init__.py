@@ -15,6 +15,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts are plain: "[mnist: 5, images: 8]" or "[env MODEL_NAME]" must not be markup.
+    rich_markup_mode=None,
 )
 
 

@@ -21,8 +21,7 @@ err = Console(stderr=True)
 
 
 def _flag(*names: str, help: str) -> Any:
-    # escape: the help is rendered as rich markup, which would swallow "[env MODEL_NAME]"
-    return typer.Option(*names, help=escape(help), show_default=False)
+    return typer.Option(*names, help=help, show_default=False)
 
 
 def _path(value: str) -> Path | None:
@@ -31,7 +30,7 @@ def _path(value: str) -> Path | None:
 
 
 def _file_flag(*names: str, help: str) -> Any:
-    return typer.Option(*names, help=escape(help), show_default=False, parser=_path)
+    return typer.Option(*names, help=help, show_default=False, parser=_path)
 
 
 def settings_from_flags(flags: dict[str, Any]) -> ServeSettings:
