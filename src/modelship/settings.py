@@ -69,6 +69,10 @@ class ServeSettings(BaseSettings):
     # TF Serving's: when set and neither thread count is, it sets both.
     tensorflow_session_parallelism: int = Field(default=0, ge=0)
     saved_model_tags: str = "serve"
+    # TF Serving's: whether versions warm up before serving, and how many times each record of
+    # a version's tf_serving_warmup_requests runs.
+    enable_model_warmup: bool = True
+    num_request_iterations_for_warmup: int = Field(default=1, ge=0)
     log_level: str = "info"
 
     @model_validator(mode="after")

@@ -78,8 +78,7 @@ def test_an_ignored_flag_is_named_in_one_warning_with_its_reason() -> None:
     "argv",
     [
         ["--enable_model_warmup=true"],
-        ["--enable_model_warmup"],
-        ["--enable_model_warmup", "1"],
+        ["--enable_model_warmup=false"],
         ["--prefer_tflite_model=false"],
         ["--ssl_config_file=", "--monitoring_config_file="],
         ["--use_alts_credentials=false"],
@@ -93,8 +92,6 @@ def test_a_value_modelship_already_honours_says_nothing(argv: list[str]) -> None
 @pytest.mark.parametrize(
     "argv",
     [
-        ["--enable_model_warmup=false"],
-        ["--enable-model-warmup", "false"],
         ["--prefer_tflite_model"],
         ["--max_num_load_retries=5"],
     ],
@@ -135,6 +132,31 @@ def test_session_parallelism_sets_both_pools_unless_one_is_set() -> None:
                 "--tensorflow_inter_op_parallelism=1",
             ]
         )
+
+
+@pytest.mark.parametrize(
+    ("argv", "enabled"),
+    [
+        ([], True),
+        (["--enable_model_warmup"], True),
+        (["--enable_model_warmup", "1"], True),
+        (["--enable_model_warmup=false"], False),
+        (["--enable-model-warmup", "false"], False),
+    ],
+)
+def test_enable_model_warmup_is_read_as_tf_serving_writes_it(
+    argv: list[str], enabled: bool
+) -> None:
+    assert _parse(argv)[0].enable_model_warmup is enabled
+
+
+def test_warmup_iterations_default_to_one_and_refuse_a_negative_count() -> None:
+    assert _parse([])[0].num_request_iterations_for_warmup == 1
+    assert (
+        _parse(["--num_request_iterations_for_warmup=3"])[0].num_request_iterations_for_warmup == 3
+    )
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        _parse(["--num_request_iterations_for_warmup=-1"])
 
 
 def test_saved_model_tags_are_split_on_commas() -> None:

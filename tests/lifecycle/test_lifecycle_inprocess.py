@@ -105,3 +105,15 @@ def test_recorded_warmup_runs_and_a_failing_one_keeps_the_version_out(tmp_path: 
     assert "warm-up request 0 failed" in failed.error_message
     assert "missing input(s) images" in failed.error_message
     assert registry.resolve("toy").version == 2
+
+
+def test_disabled_warmup_runs_no_request(tmp_path: Path) -> None:
+    # A warm-up request that would fail: the version serves only because none runs.
+    version = write_version(tmp_path / "toy", 1, softmax_linear(784, 10, seed=1)[0])
+    (version / "assets.extra").mkdir()
+    (version / "assets.extra" / "warmup.json").write_text(json.dumps({"inputs": {"x": [[0.0]]}}))
+    config = ModelConfig(name="toy", base_path=tmp_path / "toy")
+    for enabled, state in ((True, "END"), (False, "AVAILABLE")):
+        registry = Registry()
+        settle(Lifecycle(registry, ServeSettings(enable_model_warmup=enabled), [config]))
+        assert states(registry) == {1: state}

@@ -248,6 +248,23 @@ def serve(
             help="Comma-separated tags of the SavedModel meta graph to load [serve]",
         ),
     ] = None,
+    enable_model_warmup: Annotated[
+        bool | None,
+        _flag(
+            "--enable_model_warmup/--no_enable_model_warmup",
+            "--enable-model-warmup/--no-enable-model-warmup",
+            help="Run each version's warm-up requests before it serves [on]",
+        ),
+    ] = None,
+    num_request_iterations_for_warmup: Annotated[
+        int | None,
+        _flag(
+            "--num_request_iterations_for_warmup",
+            "--num-request-iterations-for-warmup",
+            help="Times each record of a version's assets.extra/tf_serving_warmup_requests "
+            "runs before the version serves [1]",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(

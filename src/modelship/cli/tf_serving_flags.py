@@ -6,7 +6,7 @@ or the tensorflow/serving image starts modelship unchanged:
 
 - *ignored* flags tune something modelship does not have (TPUs, TFLite, GPU memory, TF
   sessions...). Each one given is named in one warning line at start-up with the reason,
-  unless its value asks for what modelship does anyway (``--enable_model_warmup=true``).
+  unless its value asks for what modelship does anyway (``--prefer_tflite_model=false``).
 - *refused* flags would leave the user believing something that is not true if they were
   ignored (``--use_alts_credentials``: the clients expect an encrypted channel), so the server
   does not start.
@@ -90,15 +90,6 @@ IGNORED: dict[str, CompatFlag] = {
         "GPU memory is left to the runtime (onnxruntime-gpu in the GPU image); the other "
         "images use no GPU",
         fine=frozenset({"0", "0.0"}),
-    ),
-    "enable_model_warmup": CompatFlag(
-        "warm-up requests (assets.extra/tf_serving_warmup_requests) always run before a "
-        "version serves",
-        boolean=True,
-        fine=_TRUE,
-    ),
-    "num_request_iterations_for_warmup": CompatFlag(
-        "each warm-up request runs once", fine=frozenset({"0", "1"})
     ),
     "remove_unused_fields_from_bundle_metagraph": CompatFlag(
         "modelship keeps only the signatures of a SavedModel, not its meta graph", boolean=True

@@ -4,10 +4,13 @@ The first inference on a new session allocates its buffers and picks its kernels
 before the version is ``AVAILABLE`` keeps the cost off the first users' requests (the latency
 spikes TF Serving users report while a version loads). The requests come from, in order:
 
-1. ``assets.extra/warmup.json`` in the version directory,
-2. a ``warmup`` key in ``modelship.json``,
-3. otherwise one synthesised example per signature: zeros of each input's dtype and shape,
-   variable dimensions set to 1.
+1. TF Serving's ``assets.extra/tf_serving_warmup_requests`` (see
+   :mod:`modelship.lifecycle.tfs_warmup`), each record run ``iterations`` times as TF Serving's
+   ``--num_request_iterations_for_warmup`` asks,
+2. then modelship's own: ``assets.extra/warmup.json`` in the version directory, else a
+   ``warmup`` key in ``modelship.json``,
+3. when neither source holds a request, one synthesised example per signature: zeros of each
+   input's dtype and shape, variable dimensions set to 1.
 
 Recorded requests are a JSON object or a list of them:
 ``{"signature_name": "serving_default", "inputs": {"images": [[0.0, ...]]}}``.
@@ -16,12 +19,15 @@ Recorded requests are a JSON object or a list of them:
 from __future__ import annotations
 
 import json
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from modelship.errors import BadConfig
+from modelship.lifecycle.tfs_warmup import tfs_warmup_requests
 from modelship.manifest import Manifest
 from modelship.runtimes.base import Arrays, Runtime
 from modelship.serving.inputs import conform_inputs
@@ -31,11 +37,34 @@ __all__ = ["WARMUP_FILE", "run_warmup", "warmup_requests"]
 
 WARMUP_FILE = Path("assets.extra") / "warmup.json"
 
+logger = logging.getLogger(__name__)
+
 
 def warmup_requests(
-    path: Path, manifest: Manifest | None, runtime: Runtime
+    path: Path, manifest: Manifest | None, runtime: Runtime, iterations: int = 1
 ) -> list[tuple[str, Arrays]]:
-    """The (signature name, inputs) pairs to run on the version at ``path``."""
+    """The (signature name, inputs) pairs to run on the version at ``path``, in order.
+
+    Args:
+        iterations: how many times each record of TF Serving's warm-up file runs.
+
+    Raises:
+        BadConfig: a warm-up file is unreadable or malformed.
+    """
+    tfs = tfs_warmup_requests(path, runtime)
+    own = _own_requests(path, manifest)
+    if not tfs and own is None:
+        return [
+            (name, _zeros(signature))
+            for name, signature in runtime.signatures.items()
+            if all(spec.dtype not in ("object", "bytes") for spec in signature.inputs.values())
+        ]
+    # Each record ``iterations`` times in a row, as TF Serving runs them.
+    return [request for request in tfs for _ in range(iterations)] + (own or [])
+
+
+def _own_requests(path: Path, manifest: Manifest | None) -> list[tuple[str, Arrays]] | None:
+    """modelship's recorded requests: warmup.json, else the manifest's key; None: neither."""
     recorded: Any = None
     if (path / WARMUP_FILE).is_file():
         try:
@@ -45,11 +74,7 @@ def warmup_requests(
     elif manifest is not None and "warmup" in manifest.extra:
         recorded = manifest.extra["warmup"]
     if recorded is None:
-        return [
-            (name, _zeros(signature))
-            for name, signature in runtime.signatures.items()
-            if all(spec.dtype not in ("object", "bytes") for spec in signature.inputs.values())
-        ]
+        return None
     items = recorded if isinstance(recorded, list) else [recorded]
     requests = []
     for item in items:
@@ -60,13 +85,19 @@ def warmup_requests(
     return requests
 
 
-def run_warmup(path: Path, manifest: Manifest | None, runtime: Runtime) -> int:
+def run_warmup(path: Path, manifest: Manifest | None, runtime: Runtime, iterations: int = 1) -> int:
     """Run every warm-up request; returns how many ran.
 
+    Args:
+        iterations: how many times each record of TF Serving's warm-up file runs (TF Serving's
+            ``--num_request_iterations_for_warmup``); 0 runs none of them.
+
     Raises:
-        BadConfig: a request names an unknown signature or fails; the version must not serve.
+        BadConfig: a warm-up file is malformed, or a request names an unknown signature or
+            fails; the version must not serve.
     """
-    requests = warmup_requests(path, manifest, runtime)
+    started = time.monotonic()
+    requests = warmup_requests(path, manifest, runtime, iterations)
     for index, (name, inputs) in enumerate(requests):
         if name not in runtime.signatures:
             raise BadConfig(f"warm-up request {index} names unknown signature {name!r}")
@@ -74,6 +105,9 @@ def run_warmup(path: Path, manifest: Manifest | None, runtime: Runtime) -> int:
             runtime.predict(name, conform_inputs(runtime.signatures[name], inputs))
         except Exception as exc:  # whatever the runtime raises, this version cannot serve
             raise BadConfig(f"warm-up request {index} failed: {exc}") from exc
+    logger.info(
+        "warmed up %s with %d requests in %.3fs", path, len(requests), time.monotonic() - started
+    )
     return len(requests)
 
 

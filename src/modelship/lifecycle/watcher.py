@@ -320,10 +320,16 @@ class Lifecycle:
         return failed
 
     def _prepare(self, entry: ModelEntry, served: ServedVersion, runtime: Runtime) -> None:
-        """Refuse a signature change against the serving version, then warm up."""
+        """Refuse a signature change against the serving version, then warm up (if enabled)."""
         previous = entry.latest_available()
         require_same_signature(previous, served.version, runtime)
-        run_warmup(served.path, served.manifest, runtime)
+        if self.settings.enable_model_warmup:
+            run_warmup(
+                served.path,
+                served.manifest,
+                runtime,
+                iterations=self.settings.num_request_iterations_for_warmup,
+            )
         if self.sync is not None and previous is not None and served.version > previous.version:
             # The new latest version: switch when the other workers can switch too.
             self.sync.hold(served)
