@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from modelship.errors import BadConfig
-from modelship.lifecycle.tfs_warmup import TFS_WARMUP_FILE
+from modelship.lifecycle.tfs_warmup import MAX_RECORDS, TFS_WARMUP_FILE
 from modelship.lifecycle.warmup import run_warmup, warmup_requests
 from modelship.runtimes import load_runtime
 from tests.conftest import RunningServer, start_server, stop_server
@@ -127,6 +127,16 @@ def test_a_record_that_is_not_a_prediction_log_fails_the_version(tmp_path: Path)
         writer.write(b"\xff\xff\xff\xff garbage")
     with pytest.raises(BadConfig, match="record 0 is not a PredictionLog"):
         run_warmup(version, None, load_runtime(version))
+
+
+def test_more_records_than_tf_serving_allows_fail_the_version(tmp_path: Path) -> None:
+    version = write_version(tmp_path / "toy", 1, softmax_linear(784, 10)[0])
+    runtime = load_runtime(version)
+    write_warmup(version, [predict_log(1)] * MAX_RECORDS)
+    assert len(warmup_requests(version, None, runtime)) == MAX_RECORDS
+    write_warmup(version, [predict_log(1)] * (MAX_RECORDS + 1))
+    with pytest.raises(BadConfig, match=f"more than {MAX_RECORDS} records"):
+        warmup_requests(version, None, runtime)
 
 
 # A real server: version 1 warms up from TF Serving's file; version 2's file is truncated.

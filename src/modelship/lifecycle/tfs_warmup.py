@@ -28,9 +28,11 @@ from modelship.serving.grpc.generated import tfs_prediction_log_pb2, tfs_predict
 from modelship.serving.grpc.tf_tensors import from_tensor_proto
 from modelship.signature import DEFAULT_SIGNATURE
 
-__all__ = ["TFS_WARMUP_FILE", "tfs_warmup_requests"]
+__all__ = ["MAX_RECORDS", "TFS_WARMUP_FILE", "tfs_warmup_requests"]
 
 TFS_WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
+# TF Serving's documented limit; a longer file fails the version there too.
+MAX_RECORDS = 1000
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +43,9 @@ def tfs_warmup_requests(path: Path, runtime: Runtime) -> list[tuple[str, Arrays]
     Returns an empty list when the version has no such file.
 
     Raises:
-        BadConfig: the file is truncated or corrupt, a record is not a PredictionLog, or a
-            request names an unknown signature or does not decode; the version must not serve.
+        BadConfig: the file is truncated or corrupt, holds more than ``MAX_RECORDS`` records,
+            a record is not a PredictionLog, or a request names an unknown signature or does
+            not decode; the version must not serve.
     """
     file = path / TFS_WARMUP_FILE
     if not file.is_file():
@@ -50,6 +53,8 @@ def tfs_warmup_requests(path: Path, runtime: Runtime) -> list[tuple[str, Arrays]
     requests: list[tuple[str, Arrays]] = []
     index = -1
     for index, record in enumerate(read_records(file)):
+        if index == MAX_RECORDS:
+            raise BadConfig(f"{file} holds more than {MAX_RECORDS} records, TF Serving's limit")
         log = tfs_prediction_log_pb2.PredictionLog()
         try:
             log.ParseFromString(record)
