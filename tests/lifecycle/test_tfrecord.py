@@ -42,3 +42,14 @@ def test_every_truncation_is_refused_with_the_record_named(tmp_path: Path) -> No
 def test_a_missing_file_is_a_load_error(tmp_path: Path) -> None:
     with pytest.raises(BadConfig, match="cannot read"):
         list(read_records(tmp_path / "absent"))
+
+
+@pytest.mark.parametrize(
+    ("position", "what"), [(2, "its length's checksum"), (8 + 4 + 3, "its data's checksum")]
+)
+def test_a_changed_byte_is_reported_as_corruption(tmp_path: Path, position: int, what: str) -> None:
+    content = bytearray(_write(tmp_path / "r", [b"first record", b"second record"]).read_bytes())
+    content[position] ^= 0x01  # one bit, in the length or in the first record's data
+    (tmp_path / "changed").write_bytes(bytes(content))
+    with pytest.raises(BadConfig, match=rf"record 0 at byte 0 is corrupt \({what}"):
+        list(read_records(tmp_path / "changed"))

@@ -1,11 +1,9 @@
 """TFRecord files read record by record: the framing TensorFlow writes, nothing more.
 
 Each record is a little-endian uint64 length, a uint32 masked CRC32C of those 8 bytes, the
-data, then a uint32 masked CRC32C of the data. The checksums are skipped, not verified: no
-CRC32C library is among modelship's dependencies, and the framing alone already catches a
-truncated file (a length running past the end, a short header or trailer). A record whose
-bytes were altered in place then fails to parse as the message it should hold, which the
-caller reports.
+data, then a uint32 masked CRC32C of the data. Both checksums are verified (google-crc32c), so
+a corrupt length is reported as such instead of as a truncation, and altered data as altered
+instead of as whatever its parse happens to give.
 """
 
 from __future__ import annotations
@@ -14,12 +12,21 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
+import google_crc32c
+
 from modelship.errors import BadConfig
 
 __all__ = ["read_records"]
 
 _HEADER = struct.Struct("<QI")  # length, masked CRC32C of the length
-_FOOTER_BYTES = 4  # masked CRC32C of the data
+_FOOTER = struct.Struct("<I")  # masked CRC32C of the data
+_MASK_DELTA = 0xA282EAD8
+
+
+def _masked_crc(data: bytes | memoryview) -> int:
+    """TFRecord's checksum: CRC32C rotated right by 15 bits plus a constant, mod 2**32."""
+    crc = int(google_crc32c.value(bytes(data)))
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
 
 
 def read_records(path: Path) -> Iterator[bytes]:
@@ -43,13 +50,25 @@ def read_records(path: Path) -> Iterator[bytes]:
                 f"{path}: record {index} at byte {offset} is truncated "
                 f"({len(content) - offset} bytes left, a record header needs {_HEADER.size})"
             )
-        length, _ = _HEADER.unpack_from(view, offset)
+        length, length_crc = _HEADER.unpack_from(view, offset)
+        if _masked_crc(view[offset : offset + 8]) != length_crc:
+            raise BadConfig(
+                f"{path}: record {index} at byte {offset} is corrupt (its length's checksum "
+                "does not match): not a TFRecord file, or damaged"
+            )
         start = offset + _HEADER.size
-        end = start + length + _FOOTER_BYTES
+        end = start + length + _FOOTER.size
         if end > len(content):
             raise BadConfig(
                 f"{path}: record {index} at byte {offset} is truncated or corrupt "
                 f"(it declares {length} bytes, the file has {len(content) - start} left)"
             )
-        yield bytes(view[start : start + length])
+        data = view[start : start + length]
+        (data_crc,) = _FOOTER.unpack_from(view, start + length)
+        if _masked_crc(data) != data_crc:
+            raise BadConfig(
+                f"{path}: record {index} at byte {offset} is corrupt (its data's checksum "
+                "does not match)"
+            )
+        yield bytes(data)
         offset, index = end, index + 1
