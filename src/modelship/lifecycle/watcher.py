@@ -28,7 +28,6 @@ the other workers have loaded it too, so they switch to it together.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import gc
 import hashlib
@@ -36,13 +35,14 @@ import logging
 import os
 import threading
 import time
-from pathlib import Path
 
 from modelship.errors import BadConfig, ModelNotFound
 from modelship.lifecycle.compat import require_same_signature
 from modelship.lifecycle.config import ModelConfig, configs_from_settings, read_model_config_file
+from modelship.lifecycle.failures import FailedVersions
 from modelship.lifecycle.group import States, WorkerGroup
 from modelship.lifecycle.labels import LabelsFile
+from modelship.lifecycle.memory import release_memory
 from modelship.lifecycle.sync import GROUP_CHECK_SECONDS, GroupSync
 from modelship.lifecycle.ticks import Job, run_jobs
 from modelship.lifecycle.warmup import run_warmup
@@ -103,7 +103,7 @@ class Lifecycle:
         self.settings = settings
         self._configs = {c.name: c for c in configs}
         self._file_configs = configs if settings.model_config_file is not None else []
-        self._failed: dict[tuple[str, int], object] = {}
+        self._failed = FailedVersions()
         self._warned: set[tuple[str, str, int]] = set()
         self._lock = threading.Lock()  # one poll at a time (thread, reload request, stop)
         self._stop = threading.Event()
@@ -264,7 +264,11 @@ class Lifecycle:
         labels = {**config.labels, **self._read_labels(config)}
         label_targets = set(labels.values())
         for _ in range(len(on_disk) + 1):  # a failed load changes what is wanted; retry
-            candidates = {v for v in on_disk if not self._still_failed(config, v)}
+            candidates = {
+                v
+                for v in on_disk
+                if not self._failed.still_failed(config.name, v, version_path(config.base_path, v))
+            }
             wanted = config.policy.select(candidates) | (label_targets & candidates)
             if not self._load_missing(entry, config, wanted):
                 break
@@ -272,7 +276,7 @@ class Lifecycle:
         for version in [v for v in entry.versions if v not in on_disk]:
             logger.info("%s version %d was deleted; unloading it", config.name, version)
             self._retire(entry.versions[version], drop=True)
-            self._failed.pop((config.name, version), None)
+            self._failed.forget(config.name, version)
         if any(entry.versions[v].available for v in wanted if v in entry.versions):
             for version, served in list(entry.versions.items()):
                 if version not in wanted and served.available:
@@ -313,7 +317,7 @@ class Lifecycle:
                 )
             else:
                 failed = True
-                self._failed[(config.name, version)] = _files_stamp(served.path)
+                self._failed.record(config.name, version, served.path)
                 logger.error(
                     "cannot serve %s version %d: %s", config.name, version, served.error_message
                 )
@@ -333,15 +337,6 @@ class Lifecycle:
         if self.sync is not None and previous is not None and served.version > previous.version:
             # The new latest version: switch when the other workers can switch too.
             self.sync.hold(served)
-
-    def _still_failed(self, config: ModelConfig, version: int) -> bool:
-        key = (config.name, version)
-        if key not in self._failed:
-            return False
-        if self._failed[key] == _files_stamp(version_path(config.base_path, version)):
-            return True
-        del self._failed[key]  # its files changed: worth another try
-        return False
 
     def _read_labels(self, config: ModelConfig) -> dict[str, int]:
         try:
@@ -411,22 +406,4 @@ class Lifecycle:
         logger.info("model %s removed from the config; unloading it", name)
         for served in entry.versions.values():
             self._retire(served)
-        self._failed = {k: v for k, v in self._failed.items() if k[0] != name}
-
-
-def release_memory() -> None:
-    """Collect cycles and hand freed heap pages back to the OS (glibc keeps them otherwise)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: the allocator decides
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _files_stamp(path: Path) -> object:
-    """Names, sizes and modification times of a version's files: changes when they change."""
-    try:
-        return sorted(
-            (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
-            for p in path.rglob("*")
-        )
-    except OSError:
-        return None
+        self._failed.forget(name)
