@@ -2,43 +2,78 @@
 
 States and their names are TF Serving's (``START``, ``LOADING``, ``AVAILABLE``, ``UNLOADING``,
 ``END``); a version that failed to load stays listed in ``END`` with its error, never served.
+The records here hold no load logic: :mod:`modelship.lifecycle.manager` moves them from state
+to state.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelship.errors import (
-    FailedPrecondition,
-    ModelNotFound,
-    ModelshipError,
-    VersionNotFound,
-)
-from modelship.manifest import MANIFEST_NAME, Manifest
-from modelship.runtimes import Runtime, load_runtime
+from modelship.errors import FailedPrecondition, ModelNotFound, VersionNotFound
+from modelship.manifest import Manifest
+from modelship.runtimes import Runtime
 
-__all__ = ["ModelEntry", "Registry", "ServedVersion"]
+__all__ = [
+    "AVAILABLE",
+    "END",
+    "LOADING",
+    "START",
+    "UNLOADING",
+    "ModelEntry",
+    "Registry",
+    "ServedVersion",
+]
+
+# TF Serving's version states (ModelVersionStatus.State), in the order a version goes through.
+START, LOADING, AVAILABLE, UNLOADING, END = "START", "LOADING", "AVAILABLE", "UNLOADING", "END"
 
 
 @dataclass
 class ServedVersion:
-    """One version of one model and where it is in its life."""
+    """One version of one model and where it is in its life: a record, changed by the manager."""
 
     model: str
     version: int
     path: Path
-    state: str = "START"
+    state: str = START
     error_code: str = "OK"
     error_message: str = ""
     runtime: Runtime | None = None
     manifest: Manifest | None = None
+    # Requests running on this version now; it unloads only when none is left.
+    _holders: int = field(default=0, init=False, repr=False, compare=False)
+    _released: threading.Condition = field(
+        default_factory=threading.Condition, init=False, repr=False, compare=False
+    )
+
+    def hold(self) -> None:
+        """One more request uses this version (see :meth:`Registry.acquire`)."""
+        with self._released:
+            self._holders += 1
+
+    def release(self) -> None:
+        """A request that held this version is done with it."""
+        with self._released:
+            self._holders -= 1
+            if self._holders == 0:
+                self._released.notify_all()
+
+    @property
+    def holders(self) -> int:
+        """How many requests hold this version now."""
+        return self._holders
+
+    def wait_released(self, timeout: float | None = None) -> bool:
+        """Block until no request holds this version; False if ``timeout`` passed first."""
+        with self._released:
+            return self._released.wait_for(lambda: self._holders == 0, timeout)
 
     @property
     def available(self) -> bool:
-        return self.state == "AVAILABLE" and self.runtime is not None
+        return self.state == AVAILABLE and self.runtime is not None
 
     def require_runtime(self) -> Runtime:
         """The loaded runtime; a version unloaded since it was looked up is reported gone."""
@@ -49,66 +84,6 @@ class ServedVersion:
                 f"the version is {self.state}"
             )
         return runtime
-
-    def load(
-        self,
-        runtime: str | None = None,
-        threads: int = 0,
-        prepare: Callable[[ServedVersion, Runtime], None] | None = None,
-        *,
-        inter_op_threads: int = 0,
-        tags: Sequence[str] = ("serve",),
-    ) -> None:
-        """Load the runtime; on failure record the error and end in ``END``, never raise.
-
-        Args:
-            runtime: the runtime name, detected from the directory when ``None``.
-            threads: intra-op threads for the runtime.
-            inter_op_threads: inter-op threads (TensorFlow).
-            tags: the SavedModel meta graph tags to load (TensorFlow).
-            prepare: runs on the loaded runtime before the version becomes ``AVAILABLE``
-                (compatibility checks, warm-up); an exception it raises fails the load.
-        """
-        self.state = "LOADING"
-        self.error_code, self.error_message = "OK", ""
-        loaded: Runtime | None = None
-        try:
-            if (self.path / MANIFEST_NAME).is_file():
-                self.manifest = Manifest.read(self.path)
-            loaded = load_runtime(
-                self.path, runtime, threads=threads, inter_op_threads=inter_op_threads, tags=tags
-            )
-            if prepare is not None:
-                prepare(self, loaded)
-        except ModelshipError as exc:
-            self._fail(exc.code, exc.message)
-        except Exception as exc:  # a broken artifact can raise anything; report it, keep serving
-            self._fail("UNKNOWN", f"{type(exc).__name__}: {exc}")
-        else:
-            # One assignment each: a request sees either no runtime or a ready one.
-            self.runtime = loaded
-            self.state = "AVAILABLE"
-
-    def unload(self, close: bool = True) -> None:
-        """Stop serving this version and release its runtime.
-
-        Args:
-            close: release the runtime's memory now. While requests may still be running on
-                it, pass ``False``: the runtime is detached, and freed when the last request
-                holding it finishes (Python drops it with its last reference).
-        """
-        self.state = "UNLOADING"
-        runtime, self.runtime = self.runtime, None
-        if runtime is not None and close:
-            runtime.close()
-        del runtime
-        self.state = "END"
-
-    def _fail(self, code: str, message: str) -> None:
-        self.state = "END"
-        self.error_code = code
-        self.error_message = message
-        self.runtime = None
 
 
 @dataclass
@@ -200,6 +175,22 @@ class Registry:
                 + (f": {served.error_message}" if served.error_message else "")
             )
         return served
+
+    def acquire(
+        self, name: str, version: int | None = None, label: str | None = None
+    ) -> ServedVersion:
+        """Like :meth:`resolve`, and hold the version until :meth:`ServedVersion.release`.
+
+        A version being retired is first marked not available, then waits for its holders: a
+        request that holds it before that keeps it to the end; one that comes later resolves
+        again and finds the version that replaces it.
+        """
+        while True:
+            served = self.resolve(name, version, label)
+            served.hold()
+            if served.available:
+                return served
+            served.release()
 
     def resolve_label(self, name: str, label: str) -> int:
         """The version a label points at."""

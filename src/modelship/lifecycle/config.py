@@ -30,6 +30,7 @@ from modelship.settings import ServeSettings
 
 __all__ = [
     "ModelConfig",
+    "configs_from_message",
     "configs_from_settings",
     "parse_model_config",
     "read_model_config_file",
@@ -100,10 +101,26 @@ def parse_model_config(
         text_format.Parse(text, message)
     except text_format.ParseError as exc:
         raise BadConfig(f"{origin}: {exc}") from exc
-    return _configs(message, origin, root)
+    return configs_from_message(message, origin, root)
 
 
-def _configs(message: pb.ModelServerConfig, origin: str, root: Path | None) -> list[ModelConfig]:
+def configs_from_message(
+    message: pb.ModelServerConfig, origin: str = "ReloadConfigRequest", root: Path | None = None
+) -> list[ModelConfig]:
+    """The model configs of a parsed ``ModelServerConfig`` (a file's or a reload request's).
+
+    Only ``model_config_list`` is read, field by field; a message of another schema with the
+    same field names (``tensorflow.serving.ModelServerConfig``) reads the same.
+
+    Args:
+        message: the config.
+        origin: where it came from, for error messages.
+        root: directory that relative ``base_path`` values are relative to.
+
+    Raises:
+        BadConfig: a config without a name or base path, twice the same name, an unknown
+            platform or an invalid version policy.
+    """
     configs: list[ModelConfig] = []
     seen: set[str] = set()
     for item in message.model_config_list.config:

@@ -1,8 +1,8 @@
 """Runs the server: settings -> registry -> dataplane -> REST app on uvicorn, gRPC beside it.
 
-With one worker everything runs in this process. With several, :mod:`.supervisor` starts
-worker processes that each load the models and bind the same port with ``SO_REUSEPORT``, so the
-kernel spreads connections over them.
+With one worker everything runs in this process. With several, :mod:`.workers.supervisor`
+starts worker processes that each run :func:`run_worker`: each loads the models and binds the
+same port with ``SO_REUSEPORT``, so the kernel spreads connections over them.
 """
 
 from __future__ import annotations
@@ -10,15 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import threading
 from types import FrameType
 
 import uvicorn
 
-from modelship.errors import BadConfig
 from modelship.lifecycle import start_lifecycle
-from modelship.lifecycle.group import WorkerGroup
 from modelship.registry import Registry
 from modelship.serving.batcher import BatchingExecutor
 from modelship.serving.batching_params import read_batching_parameters
@@ -30,6 +27,10 @@ from modelship.serving.metrics import Metrics
 from modelship.serving.monitoring import metrics_paths
 from modelship.serving.preprocess import ImageDecoder
 from modelship.serving.rest.app import build_app
+from modelship.serving.workers.group import WorkerGroup
+from modelship.serving.workers.ports import bind_socket
+from modelship.serving.workers.supervisor import Supervisor
+from modelship.serving.workers.sync import GroupSync
 from modelship.settings import ServeSettings
 
 __all__ = ["bind_socket", "build_dataplane", "build_executor", "run_worker", "serve"]
@@ -59,30 +60,12 @@ def build_dataplane(settings: ServeSettings, group: WorkerGroup | None = None) -
     dataplane.images = ImageDecoder(max_pixels=settings.max_image_pixels)
     try:
         # Polls the repository from now on.
-        dataplane.lifecycle = start_lifecycle(registry, settings, group)
+        coordinator = GroupSync(group) if group is not None else None
+        dataplane.lifecycle = start_lifecycle(registry, settings, coordinator)
     except BaseException:
         executor.close()
         raise
     return dataplane
-
-
-def bind_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
-    """A TCP socket bound to ``host:port``; with ``reuse_port`` other processes may bind too."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise BadConfig(
-            f"cannot listen on {host}:{port}: {exc.strerror}; is another server using it? "
-            "choose --rest_api_port"
-        ) from None
-    sock.set_inheritable(True)
-    return sock
 
 
 def _exit_after_drain(signum: int, frame: FrameType | None) -> None:
@@ -148,13 +131,13 @@ def run_worker(
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
-        if dataplane.lifecycle is not None:
-            dataplane.lifecycle.stop()
+        lifecycle = dataplane.lifecycle
+        if lifecycle is not None:
+            lifecycle.stop()
         dataplane.executor.close()
         dataplane.images.close()
-        for entry in dataplane.registry.models():
-            for served in entry.versions.values():
-                served.unload()
+        if lifecycle is not None:  # drained: no request runs on a version any more
+            lifecycle.manager.unload_all()
 
 
 def serve(settings: ServeSettings) -> None:
@@ -174,6 +157,4 @@ def serve(settings: ServeSettings) -> None:
     if workers == 1:
         run_worker(settings)
         return
-    from modelship.serving.supervisor import Supervisor
-
-    Supervisor(settings, workers).run()
+    Supervisor(settings, workers, run_worker).run()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modelship.lifecycle.group import WorkerGroup, group_state
+from modelship.serving.workers.group import WorkerGroup, group_state
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The worker group: what the worker processes of one server share through a directory.
 
 ``modelship serve --workers N`` runs N processes behind one port; each has its own registry and
-watcher. The supervisor creates a small runtime directory and hands it to every worker, which
+lifecycle. The supervisor creates a small runtime directory and hands it to every worker, which
 uses it so that the N processes behave as one server:
 
 - ``members.json``: the pids of the live workers, written by the supervisor.
@@ -20,7 +20,6 @@ old or the new content, never half of it.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import tempfile
 import time
@@ -32,15 +31,13 @@ from typing import Any
 
 import orjson
 
-__all__ = ["LOADED", "ReloadRecord", "States", "WorkerGroup", "coming_to", "group_state"]
+from modelship.lifecycle.monitor import States
 
-logger = logging.getLogger("modelship.lifecycle")
+__all__ = ["LOADED", "ReloadRecord", "States", "WorkerGroup", "coming_to", "group_state"]
 
 _MEMBERS = "members.json"
 _RELOAD = "reload.json"
 
-# model -> version -> state, as one worker's registry has them.
-States = dict[str, dict[int, str]]
 # Published (never answered) for a version that is loaded and warm but waits for the other
 # workers before it serves; status answers say LOADING.
 LOADED = "LOADED"
@@ -52,7 +49,7 @@ class ReloadRecord:
 
     Attributes:
         id: unique per request.
-        config: the ``ModelServerConfig`` in protobuf text format.
+        config: the model list, as the worker that received the request serialised it.
         file_stamp: the stamp of ``--model_config_file``'s list when the request came; while the
             file still has that list, the reload stays in force (a replacement worker starts
             from it), as it does in a single process until the file changes.

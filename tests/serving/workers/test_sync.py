@@ -5,6 +5,7 @@ in process for what a replacement worker starts from."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from collections.abc import Iterator
@@ -15,16 +16,18 @@ import httpx
 import orjson
 import pytest
 
-from modelship.lifecycle import start_lifecycle
-from modelship.lifecycle.config import parse_model_config
-from modelship.lifecycle.group import WorkerGroup
-from modelship.registry import Registry
+from modelship.errors import BadConfig
+from modelship.lifecycle import Lifecycle, start_lifecycle
+from modelship.lifecycle.config import ModelConfig, parse_model_config
+from modelship.registry import Registry, ServedVersion
+from modelship.serving.workers.group import WorkerGroup
+from modelship.serving.workers.sync import GroupSync, decode_configs, encode_configs
 from modelship.settings import ServeSettings
 from tests.conftest import RunningServer, start_server, stop_server
 from tests.fixtures.toy_models import half_plus_two, softmax_linear, write_version
 from tests.lifecycle.load import publish
 from tests.lifecycle.test_watcher import BODY, wait_until
-from tests.serving.test_supervisor import _workers
+from tests.serving.workers.test_supervisor import _workers
 
 pytest.importorskip("tensorflow_serving.apis")
 from tensorflow_serving.apis import (
@@ -196,14 +199,14 @@ def test_a_reload_holds_for_new_workers_until_the_config_file_changes(
     def worker(pid: int) -> set[str]:
         """Start worker ``pid`` beside the earlier ones; the models it serves."""
         supervisor.set_members([*supervisor.members(), pid])
-        lifecycle = start_lifecycle(Registry(), settings, WorkerGroup(tmp_path, pid=pid))
+        lifecycle = start_lifecycle(Registry(), settings, GroupSync(WorkerGroup(tmp_path, pid=pid)))
         lifecycle.stop()
         return {entry.name for entry in lifecycle.registry.models()}
 
     supervisor.set_members([10])
-    receiver = start_lifecycle(Registry(), settings, WorkerGroup(tmp_path, pid=10))
+    receiver = start_lifecycle(Registry(), settings, GroupSync(WorkerGroup(tmp_path, pid=10)))
     text = f"model_config_list {{ config {{ name: 'half' base_path: '{repo}/half' }} }}"
-    receiver.reload(parse_model_config(text), text)
+    receiver.reload(parse_model_config(text))
     receiver.stop()
     assert {e.name for e in receiver.registry.models()} == {"half"}
     assert worker(11) == {"half"}  # a replacement serves what the others serve
@@ -211,3 +214,56 @@ def test_a_reload_holds_for_new_workers_until_the_config_file_changes(
     # Once the file itself changes, its list is in force again, as in one process.
     config_file.write_text(config_file.read_text().replace("name: 'toy'", "name: 'toy2'"))
     assert worker(12) == {"toy2"}
+
+
+def test_a_model_list_travels_between_workers_unchanged(tmp_path: Path) -> None:
+    text = (
+        "model_config_list { config { name: 'a' base_path: 'a' model_platform: 'onnx'"
+        " model_version_policy { specific { versions: 2 versions: 3 } }"
+        " version_labels { key: 'stable' value: 2 } }"
+        " config { name: 'b' base_path: '/m/b' } }"
+    )
+    configs = parse_model_config(text, root=tmp_path)
+    assert decode_configs(encode_configs(configs)) == configs
+    with pytest.raises(BadConfig, match="not a model list written by a worker"):
+        decode_configs("model_config_list {}")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def _two_workers(tmp_path: Path, repo: Path) -> tuple[WorkerGroup, Lifecycle]:
+    tmp_path.mkdir()
+    WorkerGroup(tmp_path, pid=1).set_members([10, 11])
+    settings = ServeSettings(file_system_poll_wait_seconds=0)
+    config = ModelConfig(name="toy", base_path=repo / "toy")
+    sync = GroupSync(WorkerGroup(tmp_path, pid=10), clock=_Clock())
+    lifecycle = Lifecycle(Registry(), settings, [config], sync)
+    lifecycle.poll()
+    lifecycle.start()  # publishing from now on
+    return WorkerGroup(tmp_path, pid=11), lifecycle
+
+
+def test_a_held_version_serves_once_the_peer_has_it_or_the_hold_times_out(
+    tmp_path: Path, repo: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    peer, lifecycle = _two_workers(tmp_path / "group", repo)
+    sync = lifecycle.coordinator
+    assert isinstance(sync, GroupSync)
+    assert lifecycle.peer_states() == []  # the peer published nothing yet
+    new = ServedVersion(model="toy", version=99, path=repo / "toy" / "99")
+    with caplog.at_level(logging.INFO, logger="modelship.workers"):
+        peer.publish_states({"toy": {1: "AVAILABLE", 99: "LOADING"}})
+        sync.hold(new)  # the injected clock passes HOLD_SECONDS after a few checks
+        assert "toy version 99: the other workers have not loaded it after 15s" in caplog.text
+        peer.publish_states({"toy": {1: "AVAILABLE", 99: "AVAILABLE"}})
+        sync.hold(new)
+        assert "toy version 99 is loaded in every worker" in caplog.text
+    assert lifecycle.peer_states() == [{"toy": {1: "AVAILABLE", 99: "AVAILABLE"}}]
+    lifecycle.stop()

@@ -9,7 +9,8 @@ flight, and the supervisor exits 0.
 
 The supervisor also owns the workers' shared directory (:class:`WorkerGroup`) and keeps its
 member list current, so a model-config reload received by one worker reaches all of them, and
-status answers speak for the whole server.
+status answers speak for the whole server. What a worker runs is handed in (``worker``): the
+supervisor knows nothing of the server it multiplies.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -29,10 +31,11 @@ from pathlib import Path
 from types import FrameType
 
 from modelship.errors import BadConfig, ModelshipError
-from modelship.lifecycle.group import WorkerGroup
+from modelship.serving.workers.group import WorkerGroup
+from modelship.serving.workers.ports import bind_socket
 from modelship.settings import ServeSettings
 
-__all__ = ["EXIT_BAD_CONFIG", "Supervisor"]
+__all__ = ["EXIT_BAD_CONFIG", "Supervisor", "Worker"]
 
 logger = logging.getLogger("modelship.supervisor")
 
@@ -43,17 +46,19 @@ _CRASH_WINDOW = 60.0
 _MAX_CRASHES = 5
 _DRAIN_SECONDS = 40.0
 
+# What a worker process runs: (settings, reuse_port, group); it returns when drained. A
+# module-level function, so that a spawned process can import it.
+Worker = Callable[[ServeSettings, bool, WorkerGroup], None]
 
-def _worker_main(settings: ServeSettings, group_dir: str) -> None:
+
+def _worker_main(worker: Worker, settings: ServeSettings, group_dir: str) -> None:
     """Entry point of a worker process."""
-    from modelship.serving.server import run_worker
-
     logging.basicConfig(
         level=settings.log_level.upper(),
         format=f"%(asctime)s %(levelname)s %(name)s[{os.getpid()}]: %(message)s",
     )
     try:
-        run_worker(settings, reuse_port=True, group=WorkerGroup(Path(group_dir)))
+        worker(settings, True, WorkerGroup(Path(group_dir)))
     except ModelshipError as exc:
         logger.error("worker cannot serve: %s", exc.message)
         raise SystemExit(EXIT_BAD_CONFIG) from None
@@ -75,10 +80,12 @@ class Supervisor:
     Args:
         settings: the server's settings; each worker gets a copy.
         workers: how many worker processes.
+        worker: what each worker process runs.
     """
 
-    def __init__(self, settings: ServeSettings, workers: int) -> None:
+    def __init__(self, settings: ServeSettings, workers: int, worker: Worker) -> None:
         self.workers = workers
+        self._worker = worker
         self._context = multiprocessing.get_context("spawn")
         self._stopping = False
         threads = settings.intra_op_threads or max(1, (os.cpu_count() or 1) // workers)
@@ -95,8 +102,6 @@ class Supervisor:
         """
         # Holding the port here (bound, never listening) resolves port 0 for the workers and
         # keeps the port ours while workers come and go; it receives no connections.
-        from modelship.serving.server import bind_socket
-
         holder = bind_socket(
             self._settings.rest_api_host, self._settings.rest_api_port, reuse_port=True
         )
@@ -133,7 +138,7 @@ class Supervisor:
             raise RuntimeError("workers start from Supervisor.run()")
         process = self._context.Process(
             target=_worker_main,
-            args=(self._settings, str(self._group.directory)),
+            args=(self._worker, self._settings, str(self._group.directory)),
             name=f"modelship-worker-{slot.index}",
         )
         process.start()

@@ -8,20 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from modelship.lifecycle import watcher
+from modelship.errors import BadConfig
+from modelship.lifecycle import Lifecycle
 from modelship.lifecycle.config import ModelConfig
 from modelship.lifecycle.labels import LabelsFile
 from modelship.lifecycle.policy import VersionPolicy
-from modelship.lifecycle.watcher import Lifecycle
 from modelship.registry import Registry
 from modelship.settings import ServeSettings
 from tests.fixtures.toy_models import softmax_linear, write_version
-
-
-@pytest.fixture(autouse=True)
-def no_grace(monkeypatch: pytest.MonkeyPatch) -> None:
-    # No request is in flight here: retire versions at once so each poll's effect is visible.
-    monkeypatch.setattr(watcher, "UNLOAD_GRACE_SECONDS", 0.0)
 
 
 def states(registry: Registry, name: str = "toy") -> dict[int, str]:
@@ -30,8 +24,8 @@ def states(registry: Registry, name: str = "toy") -> dict[int, str]:
 
 def settle(lifecycle: Lifecycle) -> None:
     lifecycle.poll()
-    for timer in lifecycle._timers:
-        timer.join()
+    # No request holds a version here: each unload the poll started finishes at once.
+    assert lifecycle.manager.wait_unloads(timeout=30)
 
 
 def make(tmp_path: Path, versions: list[int], **kwargs: object) -> tuple[Lifecycle, Registry]:
@@ -117,3 +111,40 @@ def test_disabled_warmup_runs_no_request(tmp_path: Path) -> None:
         registry = Registry()
         settle(Lifecycle(registry, ServeSettings(enable_model_warmup=enabled), [config]))
         assert states(registry) == {1: state}
+
+
+def test_a_model_config_file_change_replaces_the_model_list(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        write_version(tmp_path / name, 1, softmax_linear(784, 10, seed=1)[0])
+    config_file = tmp_path / "models.config"
+    config_file.write_text("model_config_list { config { name: 'a' base_path: 'a' } }")
+    settings = ServeSettings(model_config_file=config_file)
+    registry = Registry()
+    lifecycle = Lifecycle(registry, settings, [ModelConfig(name="a", base_path=tmp_path / "a")])
+    settle(lifecycle)
+    config_file.write_text("model_config_list { config { name: 'b' base_path: 'b' } }")
+    lifecycle.reload_config_file()
+    assert lifecycle.manager.wait_unloads(timeout=30)
+    assert [e.name for e in registry.models()] == ["b"]
+    assert states(registry, "b") == {1: "AVAILABLE"}
+    # A broken file keeps the models served.
+    config_file.write_text("model_config_list { config { name: ")
+    lifecycle.reload_config_file()
+    assert [e.name for e in registry.models()] == ["b"]
+
+
+def test_reload_replaces_the_model_list(tmp_path: Path) -> None:
+    lifecycle, registry = make(tmp_path, [1])
+    settle(lifecycle)
+    write_version(tmp_path / "other", 3, softmax_linear(784, 10, seed=3)[0])
+    lifecycle.reload([ModelConfig(name="other", base_path=tmp_path / "other")])
+    assert [e.name for e in registry.models()] == ["other"]
+    assert registry.resolve("other").version == 3
+    assert lifecycle.peer_states() == []  # alone: no other process to speak for
+
+
+def test_a_model_without_a_servable_version_is_refused_at_start(tmp_path: Path) -> None:
+    lifecycle, _ = make(tmp_path, [])
+    settle(lifecycle)
+    with pytest.raises(BadConfig, match="no model version found under"):
+        lifecycle.require_available()

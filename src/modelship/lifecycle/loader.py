@@ -1,0 +1,92 @@
+"""The loader: loads one version directory and warms it up (TF Serving's ``Loader``).
+
+It knows nothing of states: it returns a ready runtime or raises, and the manager decides what
+that means for the version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from modelship.lifecycle.compat import require_same_signature
+from modelship.lifecycle.warmup import run_warmup
+from modelship.manifest import MANIFEST_NAME, Manifest
+from modelship.registry import ServedVersion
+from modelship.runtimes import Runtime, load_runtime
+from modelship.settings import ServeSettings
+
+__all__ = ["Loaded", "Loader"]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A loaded, warm version: its runtime and the manifest it was exported with."""
+
+    runtime: Runtime
+    manifest: Manifest | None
+
+
+@dataclass(frozen=True)
+class Loader:
+    """How versions load: threads, SavedModel tags, warm-up.
+
+    Attributes:
+        threads: intra-op threads for the runtime (0: its default).
+        inter_op_threads: inter-op threads (TensorFlow).
+        tags: the SavedModel meta graph tags to load (TensorFlow).
+        warmup: run warm-up requests before the version serves.
+        warmup_iterations: how often each recorded TF Serving warm-up request runs.
+    """
+
+    threads: int = 0
+    inter_op_threads: int = 0
+    tags: Sequence[str] = ("serve",)
+    warmup: bool = False
+    warmup_iterations: int = 1
+
+    @classmethod
+    def from_settings(cls, settings: ServeSettings) -> Loader:
+        """The loader the server's flags ask for."""
+        return cls(
+            threads=settings.intra_op_threads,
+            inter_op_threads=settings.inter_op_threads,
+            tags=tuple(settings.meta_graph_tags()),
+            warmup=settings.enable_model_warmup,
+            warmup_iterations=settings.num_request_iterations_for_warmup,
+        )
+
+    def load(
+        self,
+        served: ServedVersion,
+        runtime: str | None = None,
+        previous: ServedVersion | None = None,
+    ) -> Loaded:
+        """Load ``served``'s directory and warm it up; ``served`` itself is not changed.
+
+        Args:
+            served: the version to load.
+            runtime: the runtime name; detected from the files when ``None``.
+            previous: the version serving now, whose signature the new one must keep.
+
+        Raises:
+            ModelshipError: the artifact, the signature or a warm-up request is wrong.
+            Exception: a broken artifact can make a runtime raise anything.
+        """
+        path = served.path
+        manifest = Manifest.read(path) if (path / MANIFEST_NAME).is_file() else None
+        loaded = load_runtime(
+            path,
+            runtime,
+            threads=self.threads,
+            inter_op_threads=self.inter_op_threads,
+            tags=self.tags,
+        )
+        try:
+            require_same_signature(previous, served.version, loaded)
+            if self.warmup:
+                run_warmup(path, manifest, loaded, iterations=self.warmup_iterations)
+        except BaseException:
+            loaded.close()  # refused: give its memory back now
+            raise
+        return Loaded(loaded, manifest)

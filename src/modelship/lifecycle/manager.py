@@ -1,0 +1,297 @@
+"""The manager: moves versions through their states (TF Serving's ``AspiredVersionsManager``).
+
+Given a model's :class:`.source.AspiredVersions`, it asks its swap policy for one action at a
+time and does it, in its caller's thread (never on a request's path):
+
+- a load runs the :class:`.loader.Loader` (load, signature check, warm-up), then the ready
+  gates (hooks that may hold a version back, e.g. until other workers have it), and only then
+  makes the version ``AVAILABLE``; requests switch to it with one assignment;
+- a version that fails ends in ``END`` with its error, never served; the failure is remembered
+  until its files change, and the versions serving keep serving;
+- an unload marks the version ``UNLOADING`` at once, so no new request resolves it, then waits
+  in a background thread until the last request holding it released it, and frees its memory.
+
+Every state change goes to the :class:`.monitor.StateMonitor`'s subscribers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from modelship.errors import ModelNotFound, ModelshipError
+from modelship.lifecycle.failures import FailedVersions
+from modelship.lifecycle.loader import Loader
+from modelship.lifecycle.memory import release_memory
+from modelship.lifecycle.monitor import StateMonitor
+from modelship.lifecycle.source import AspiredVersions
+from modelship.lifecycle.swap import AvailabilityPreservingPolicy, SwapPolicy
+from modelship.registry import (
+    AVAILABLE,
+    END,
+    LOADING,
+    UNLOADING,
+    ModelEntry,
+    Registry,
+    ServedVersion,
+)
+from modelship.repository import version_path
+
+__all__ = ["Manager", "ReadyGate", "load_version", "unload_version"]
+
+logger = logging.getLogger("modelship.lifecycle")
+
+# Runs after warm-up, before the version serves: (new version, version serving now or None).
+# It may block (hold the version back); an exception it raises fails the load.
+ReadyGate = Callable[[ServedVersion, ServedVersion | None], None]
+_StateHook = Callable[[ServedVersion], None]
+
+
+def _no_hook(served: ServedVersion) -> None:
+    return None
+
+
+def load_version(
+    served: ServedVersion,
+    loader: Loader | None = None,
+    runtime: str | None = None,
+    previous: ServedVersion | None = None,
+    *,
+    gates: tuple[ReadyGate, ...] = (),
+    changed: _StateHook = _no_hook,
+) -> None:
+    """Take ``served`` through ``LOADING`` to ``AVAILABLE``, or to ``END`` with its error.
+
+    Never raises: a broken artifact is reported on the version, and whatever serves keeps
+    serving.
+
+    Args:
+        served: the version (in ``START``, or ``END`` to load it again).
+        loader: how to load; the defaults when ``None``.
+        runtime: the runtime name; detected from the files when ``None``.
+        previous: the version serving now (its signature must be kept).
+        gates: run in order once the version is warm, before it serves.
+        changed: called after each state change.
+    """
+    served.state = LOADING
+    served.error_code, served.error_message = "OK", ""
+    changed(served)
+    try:
+        loaded = (loader or Loader()).load(served, runtime, previous)
+        served.manifest = loaded.manifest
+        for gate in gates:
+            gate(served, previous)
+    except ModelshipError as exc:
+        served.error_code, served.error_message = exc.code, exc.message
+        served.state = END
+    except Exception as exc:  # a broken artifact can raise anything; report it, keep serving
+        served.error_code, served.error_message = "UNKNOWN", f"{type(exc).__name__}: {exc}"
+        served.state = END
+    else:
+        # One assignment each: a request sees either no runtime or a ready one.
+        served.runtime = loaded.runtime
+        served.state = AVAILABLE
+    changed(served)
+
+
+def unload_version(
+    served: ServedVersion, close: bool = True, changed: _StateHook = _no_hook
+) -> None:
+    """Detach ``served``'s runtime and end it (``UNLOADING``, then ``END``).
+
+    Args:
+        served: the version.
+        close: release the runtime's memory now. Pass ``False`` while a request may still run
+            on it without holding it: Python frees it with its last reference.
+        changed: called after each state change.
+    """
+    if served.state != UNLOADING:
+        served.state = UNLOADING
+        changed(served)
+    runtime, served.runtime = served.runtime, None
+    if runtime is not None and close:
+        runtime.close()
+    del runtime
+    served.state = END
+    changed(served)
+
+
+class Manager:
+    """Keeps the registry's versions at what the source aspires to.
+
+    Args:
+        registry: the registry requests resolve versions in.
+        loader: how versions load.
+        policy: the swap policy (availability preserving by default).
+        monitor: where state changes are published.
+        allow_unavailable_labels: move a label to a version that is not ``AVAILABLE``
+            (``--allow_version_labels_for_unavailable_models``).
+        clock: seconds for the load-time logs (injected by tests).
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        loader: Loader | None = None,
+        policy: SwapPolicy | None = None,
+        monitor: StateMonitor | None = None,
+        *,
+        allow_unavailable_labels: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.registry = registry
+        self.loader = loader or Loader()
+        self.policy = policy or AvailabilityPreservingPolicy()
+        self.monitor = monitor or StateMonitor()
+        self.failed = FailedVersions()
+        self._allow_unavailable_labels = allow_unavailable_labels
+        self._clock = clock
+        self._gates: list[ReadyGate] = []
+        self._warned: set[tuple[str, str, int]] = set()
+        self._unloads: list[threading.Thread] = []
+
+    def add_gate(self, gate: ReadyGate) -> None:
+        """Run ``gate`` on every loaded version before it serves."""
+        self._gates.append(gate)
+
+    def reconcile(self, aspired: AspiredVersions) -> None:
+        """Load, unload and label one model's versions until they are what ``aspired`` says."""
+        config = aspired.config
+        entry = self.registry.add_model(config.name, config.base_path)
+        # Each action loads a version (which then serves or is remembered as failed) or starts
+        # an unload; the bound only guards against files that change under every load.
+        for _ in range(2 * (len(aspired.on_disk) + len(entry.versions)) + 1):
+            wanted = aspired.wanted(self.failed)
+            present = {v: s for v, s in entry.versions.items() if v in aspired.on_disk}
+            action = self.policy.next_action(present, wanted)
+            if action is None:
+                break
+            if action.kind == "load":
+                self._load(entry, aspired, action.version)
+            else:
+                logger.info(
+                    "%s version %d is no longer wanted; unloading", config.name, action.version
+                )
+                self._retire(entry.versions[action.version])
+        # A deleted version kept answering until the actions above replaced it, if they could.
+        for version in [v for v in entry.versions if v not in aspired.on_disk]:
+            logger.info("%s version %d was deleted; unloading it", config.name, version)
+            self._retire(entry.versions[version], drop=True)
+            self.failed.forget(config.name, version)
+        self._apply_labels(entry, aspired.labels)
+
+    def remove_model(self, name: str) -> None:
+        """Stop serving model ``name``: it leaves the registry, its versions unload."""
+        entry = self.registry.remove_model(name)
+        if entry is None:
+            return
+        logger.info("model %s removed from the config; unloading it", name)
+        for served in entry.versions.values():
+            self._retire(served)
+        self.failed.forget(name)
+
+    def wait_unloads(self, timeout: float | None = None) -> bool:
+        """Wait for the unloads started so far; False if some still wait for their requests."""
+        deadline = None if timeout is None else self._clock() + timeout
+        for thread in list(self._unloads):
+            thread.join(None if deadline is None else max(0.0, deadline - self._clock()))
+        self._unloads = [t for t in self._unloads if t.is_alive()]
+        return not self._unloads
+
+    def unload_all(self) -> None:
+        """Unload every version now and close its runtime (no request may be running)."""
+        for entry in self.registry.models():
+            for served in list(entry.versions.values()):
+                unload_version(served, changed=self.monitor.publish)
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def _load(self, entry: ModelEntry, aspired: AspiredVersions, version: int) -> None:
+        config = aspired.config
+        served = ServedVersion(
+            model=config.name, version=version, path=version_path(config.base_path, version)
+        )
+        self.registry.set_version(served)  # visible as START/LOADING while it loads
+        self.monitor.publish(served)
+        started = self._clock()
+        load_version(
+            served,
+            self.loader,
+            config.runtime,
+            entry.latest_available(),
+            gates=tuple(self._gates),
+            changed=self.monitor.publish,
+        )
+        if served.available:
+            logger.info(
+                "loaded %s version %d from %s in %.2fs",
+                config.name,
+                version,
+                served.path,
+                self._clock() - started,
+            )
+        else:
+            self.failed.record(config.name, version, served.path)
+            logger.error(
+                "cannot serve %s version %d: %s", config.name, version, served.error_message
+            )
+
+    def _apply_labels(self, entry: ModelEntry, desired: dict[str, int]) -> None:
+        labels: dict[str, int] = {}
+        for label, version in desired.items():
+            target = entry.versions.get(version)
+            if self._allow_unavailable_labels or (target is not None and target.available):
+                labels[label] = version
+                continue
+            if (entry.name, label, version) not in self._warned:
+                self._warned.add((entry.name, label, version))
+                logger.warning(
+                    "label %s of %s not moved to version %d: it is not AVAILABLE (%s)",
+                    label,
+                    entry.name,
+                    version,
+                    target.state if target is not None else "not on disk",
+                )
+            if label in entry.labels:
+                labels[label] = entry.labels[label]
+        entry.labels = labels  # one assignment: a request sees the old or the new labels
+
+    # -- unloading ---------------------------------------------------------------------------
+
+    def _retire(self, served: ServedVersion, drop: bool = False) -> None:
+        """Stop routing to ``served`` now; unload it once no request holds it."""
+        if served.runtime is None:
+            if drop:
+                self._drop(served)
+            return
+        if served.state == UNLOADING:  # already on its way out; a later pass drops it
+            return
+        served.state = UNLOADING  # not available from here on: no new request resolves it
+        self.monitor.publish(served)
+        thread = threading.Thread(
+            target=self._finish_unload,
+            args=(served, drop),
+            name=f"unload-{served.model}-{served.version}",
+            daemon=True,
+        )
+        self._unloads = [t for t in self._unloads if t.is_alive()] + [thread]
+        thread.start()
+
+    def _finish_unload(self, served: ServedVersion, drop: bool) -> None:
+        served.wait_released()
+        # Detach without closing: a caller that resolved it without holding it may still run.
+        unload_version(served, close=False, changed=self.monitor.publish)
+        if drop:
+            self._drop(served)
+        release_memory()
+        logger.info("unloaded %s version %d", served.model, served.version)
+
+    def _drop(self, served: ServedVersion) -> None:
+        try:
+            entry = self.registry.model(served.model)
+        except ModelNotFound:  # the whole model was removed meanwhile
+            return
+        if entry.versions.get(served.version) is served:
+            self.registry.drop_version(served.model, served.version)

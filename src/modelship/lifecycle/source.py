@@ -1,0 +1,122 @@
+"""The source: which versions of which models should be loaded (TF Serving's ``Source``).
+
+It holds the model list (``--model_name``, ``--model_config_file``, or the last reload request)
+and, for each model, turns the repository listing, the version policy and the labels (the
+config's ``version_labels`` overridden by ``labels.json``) into its :class:`AspiredVersions`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from modelship.errors import BadConfig
+from modelship.lifecycle.config import ModelConfig, read_model_config_file
+from modelship.lifecycle.failures import FailedVersions
+from modelship.lifecycle.labels import LabelsFile
+from modelship.repository import list_versions, version_path
+from modelship.settings import ServeSettings
+
+__all__ = ["AspiredVersions", "ModelSource"]
+
+logger = logging.getLogger("modelship.lifecycle")
+
+
+@dataclass(frozen=True)
+class AspiredVersions:
+    """What one model should serve, as the repository and its labels say now.
+
+    Attributes:
+        config: the model.
+        on_disk: the versions in the repository; any other version is unloaded.
+        labels: label -> version wanted (a label's version is loaded beside the policy's).
+    """
+
+    config: ModelConfig
+    on_disk: frozenset[int]
+    labels: dict[str, int]
+
+    def wanted(self, failed: FailedVersions) -> set[int]:
+        """The versions to serve: the policy's and the labels' among those that may load.
+
+        A version that failed (and whose files have not changed since) is no candidate, so the
+        latest policy falls back to the newest version that works.
+        """
+        config = self.config
+        candidates = {
+            v
+            for v in self.on_disk
+            if not failed.still_failed(config.name, v, version_path(config.base_path, v))
+        }
+        return config.policy.select(candidates) | (set(self.labels.values()) & candidates)
+
+
+class ModelSource:
+    """The model list and, per model, its aspired versions.
+
+    Args:
+        settings: the server's settings (``--model_config_file``).
+        configs: the model list to start from.
+    """
+
+    def __init__(self, settings: ServeSettings, configs: list[ModelConfig]) -> None:
+        self.settings = settings
+        self._configs = {c.name: c for c in configs}
+        self._file_configs = configs if settings.model_config_file is not None else []
+
+    @property
+    def configs(self) -> list[ModelConfig]:
+        """The models to serve now."""
+        return list(self._configs.values())
+
+    def set_configs(self, configs: list[ModelConfig]) -> list[str]:
+        """Replace the model list; the names of the models it no longer holds."""
+        new = {c.name: c for c in configs}
+        removed = [name for name in self._configs if name not in new]
+        self._configs = new
+        return removed
+
+    def aspired(self, config: ModelConfig) -> AspiredVersions:
+        """List ``config``'s repository and read its ``labels.json``."""
+        try:
+            labels_file = LabelsFile.read(config.base_path).labels
+        except BadConfig as exc:
+            logger.error("ignoring labels of %s: %s", config.name, exc.message)
+            labels_file = {}
+        return AspiredVersions(
+            config=config,
+            on_disk=frozenset(list_versions(config.base_path)),
+            labels={**config.labels, **labels_file},  # what promote and rollback wrote wins
+        )
+
+    def changed_config_file(self) -> list[ModelConfig] | None:
+        """``--model_config_file``'s list if it changed since last read, else ``None``.
+
+        A broken file is logged and reported unchanged (the current list stays). A list set
+        since by a reload request stays until the file itself changes.
+        """
+        path = self.settings.model_config_file
+        if path is None:
+            return None
+        try:
+            configs = read_model_config_file(path)
+        except BadConfig as exc:
+            logger.error("keeping the current models: %s", exc.message)
+            return None
+        if configs == self._file_configs:
+            return None
+        self._file_configs = configs
+        logger.info("model config file changed: %s", ", ".join(c.name for c in configs))
+        return configs
+
+    def file_stamp(self) -> str | None:
+        """A digest of ``--model_config_file``'s model list as this process last read it."""
+        if self.settings.model_config_file is None:
+            return None
+        # Order-free: another process may list the models or labels in another order.
+        canonical = sorted(
+            (c.name, str(c.base_path), c.runtime, repr(c.policy), sorted(c.labels.items()))
+            for c in self._file_configs
+        )
+        return hashlib.sha256(repr(canonical).encode()).hexdigest()
