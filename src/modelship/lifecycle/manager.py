@@ -194,9 +194,9 @@ class Manager:
 
     def wait_unloads(self, timeout: float | None = None) -> bool:
         """Wait for the unloads started so far; False if some still wait for their requests."""
-        deadline = None if timeout is None else self._clock() + timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         for thread in list(self._unloads):
-            thread.join(None if deadline is None else max(0.0, deadline - self._clock()))
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         self._unloads = [t for t in self._unloads if t.is_alive()]
         return not self._unloads
 
