@@ -59,17 +59,16 @@ def test_serving_an_onnx_version_never_imports_tensorflow(toy_model: ToyModel) -
         f"""
         import sys
         import numpy as np
-        import modelship.cli.commands, modelship.serving.server, modelship.runtimes
+        import modelship.cli.commands, modelship.serving.server, modelship.lifecycle
         from pathlib import Path
-        from modelship.registry import ServedVersion
-        served = ServedVersion("toy", 1, Path({str(toy_model.base_path / "1")!r}))
-        served.load()
-        out = served.runtime.predict("serving_default", {{"images": np.zeros((2, 784), "float32")}})
-        print(served.state, served.runtime.name, out["probabilities"].shape)
+        from modelship.runtimes import load_runtime
+        runtime = load_runtime(Path({str(toy_model.base_path / "1")!r}))
+        out = runtime.predict("serving_default", {{"images": np.zeros((2, 784), "float32")}})
+        print(runtime.name, out["probabilities"].shape)
         print("tensorflow" in sys.modules, "keras" in sys.modules)
         """
     )
-    assert out.split("\n")[:2] == ["AVAILABLE onnx (2, 10)", "False False"]
+    assert out.split("\n")[:2] == ["onnx (2, 10)", "False False"]
 
 
 def test_savedmodel_status_names_the_extra(tmp_path: Path) -> None:
@@ -77,16 +76,18 @@ def test_savedmodel_status_names_the_extra(tmp_path: Path) -> None:
     out = _run(
         f"""
         from pathlib import Path
-        from modelship.registry import ServedVersion
-        served = ServedVersion("tfonly", 1, Path({str(version)!r}))
-        served.load()
-        print(served.state, served.error_code)
-        print(served.error_message)
+        from modelship.errors import ModelshipError
+        from modelship.runtimes import load_runtime
+        try:
+            load_runtime(Path({str(version)!r}))
+        except ModelshipError as exc:
+            print(exc.code)
+            print(exc.message)
         """,
         _shadow_env(tmp_path),
     )
-    state, message = out.split("\n", 1)
-    assert state == "END FAILED_PRECONDITION"
+    code, message = out.split("\n", 1)
+    assert code == "FAILED_PRECONDITION"  # what the version's status reports
     assert HINT in message
 
 
@@ -158,3 +159,25 @@ def test_new_savedmodel_version_reports_the_extra_while_onnx_keeps_serving(
         assert answer.headers["x-model-version"] == "1"
     finally:
         stop_server(server)
+
+
+def test_tensorflow_chosen_beside_an_onnx_file_says_how_to_serve_it(
+    toy_model: ToyModel, tmp_path: Path
+) -> None:
+    version = _savedmodel_only(tmp_path)
+    shutil.copy(toy_model.base_path / "1" / "model.onnx", version)
+    out = _run(
+        f"""
+        from pathlib import Path
+        from modelship.errors import RuntimeUnavailable
+        from modelship.runtimes import load_runtime
+        try:
+            load_runtime(Path({str(version)!r}), "tensorflow")
+        except RuntimeUnavailable as exc:
+            print(exc.message)
+        """,
+        _shadow_env(tmp_path),
+    )
+    assert HINT in out
+    assert "also holds model.onnx" in out
+    assert "model_platform 'onnx'" in out

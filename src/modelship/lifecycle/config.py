@@ -25,6 +25,7 @@ from google.protobuf import text_format
 
 from modelship.errors import BadConfig
 from modelship.lifecycle.policy import VersionPolicy
+from modelship.runtimes.registry import runtime_for_platform
 from modelship.serving.config import model_server_config_pb2 as pb
 from modelship.settings import ServeSettings
 
@@ -35,17 +36,6 @@ __all__ = [
     "parse_model_config",
     "read_model_config_file",
 ]
-
-# model_platform -> runtime name; None lets the version's files decide (ONNX preferred).
-_PLATFORMS: dict[str, str | None] = {
-    "": None,
-    "tensorflow": None,
-    "onnx": "onnx",
-    "onnxruntime": "onnx",
-    "pytorch": "torch",
-    "torch": "torch",
-}
-
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -132,11 +122,11 @@ def configs_from_message(
         seen.add(item.name)
         if not item.base_path:
             raise BadConfig(f"{where} has no base_path")
-        if item.model_platform not in _PLATFORMS:
-            raise BadConfig(
-                f"{where}: unknown model_platform {item.model_platform!r}; use one of "
-                + ", ".join(repr(p) for p in _PLATFORMS if p)
-            )
+        try:
+            # The runtime table says which runtime a platform selects; "" lets the files decide.
+            runtime = runtime_for_platform(item.model_platform)
+        except BadConfig as exc:
+            raise BadConfig(f"{where}: {exc.message}") from exc
         base_path = Path(item.base_path).expanduser()
         if not base_path.is_absolute() and root is not None:
             base_path = root / base_path
@@ -144,7 +134,7 @@ def configs_from_message(
             ModelConfig(
                 name=item.name,
                 base_path=base_path,
-                runtime=_PLATFORMS[item.model_platform],
+                runtime=runtime,
                 policy=_policy(item.model_version_policy, where),
                 labels=dict(item.version_labels),
             )
