@@ -37,6 +37,7 @@ __all__ = [
     "read_model_config_file",
 ]
 
+
 @dataclass(frozen=True)
 class ModelConfig:
     """One model to serve.
