@@ -25,7 +25,6 @@ __all__ = [
     "SignatureNotFound",
     "Unimplemented",
     "VersionNotFound",
-    "VersionNotReady",
 ]
 
 
@@ -67,12 +66,6 @@ class ModelNotFound(ModelshipError):
 
 class VersionNotFound(ModelNotFound):
     """The model exists but not that version or label."""
-
-
-class VersionNotReady(ModelshipError):
-    """The version exists but is not AVAILABLE (loading, failed, unloading)."""
-
-    code = "UNAVAILABLE"
 
 
 class ServingUnavailable(ModelshipError):

@@ -18,12 +18,8 @@ from modelship.signature import DEFAULT_SIGNATURE, Signature, TensorSpec
 __all__ = ["SMALL_MODEL_SECONDS", "OnnxRuntime", "auto_threads", "probe_inputs"]
 
 # A model whose one-example run takes less than this gets one intra-op thread when the thread
-# count is left to the runtime. Splitting such a run over a pool costs more than it saves: the
-# MNIST MLP (784-128-10) took 16 us with the default pool of two threads and 10 us with one, and
-# on a busy machine the caller waits for a pool thread the kernel has not scheduled yet, which
-# stalls the event loop that runs such small models inline. Measured with wrk against the code
-# before this choice (64 connections, one worker, 4 alternating rounds, medians): 5,702 ->
-# 6,830 req/s, p99 100 -> 48 ms, requests per CPU-second 6,199 -> 7,383.
+# count is left to the runtime: splitting so short a run over a pool costs more than it saves,
+# and stalls the event loop that runs such models inline (benchmarks/results/PROFILE.md, 5).
 SMALL_MODEL_SECONDS = 0.0005
 
 # ONNX Runtime's type strings -> numpy dtype names
@@ -95,7 +91,7 @@ def _open(path: Path, threads: int) -> Any:
         options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Idle intra-op threads spin by default; on a server they steal the cores that the
-    # event loop and the other workers need (measured: about 2x req/s on the MNIST MLP).
+    # event loop and the other workers need (benchmarks/results/PROFILE.md, suggestion 1).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(

@@ -73,9 +73,8 @@ class BatchingParameters:
 
     Defaults suit a CPU: one batch thread per core, batches small enough that one never makes
     a caller wait long for the others, and no timeout: requests that arrive while the batch
-    threads are busy form the next batch by themselves. Measured with wrk at 64 connections on
-    2 cores (8 784x784 layers): no batching ~120 req/s; batching with a 0 us timeout ~480 req/s;
-    with 1000 us ~400 req/s (the wait only added latency once the threads were saturated).
+    threads are busy form the next batch by themselves (a timeout only added latency under
+    load: benchmarks/results/PROFILE.md, 6).
     """
 
     max_batch_size: int = 64

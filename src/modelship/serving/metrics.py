@@ -117,10 +117,6 @@ class Metrics:
         self._batch_children: dict[tuple[str, int], Any] = {}
         self._queue_children: dict[tuple[str, int], Any] = {}
 
-    def attach(self, registry: Registry) -> None:
-        """Report the version states of ``registry``."""
-        self._model_registry = registry
-
     def timed(self, model: str, api: str, version: str = "") -> RequestTimer:
         """A context that records one request when it ends; set ``.version`` once known."""
         return RequestTimer(self, model, api, version)

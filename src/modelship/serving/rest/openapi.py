@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from modelship import __version__
+from modelship.serving.monitoring import DEFAULT_METRICS_PATHS
 
 __all__ = ["OPENAPI", "openapi_routes"]
 
@@ -25,7 +26,7 @@ _ERROR = {
         }
     },
 }
-_ERRORS = {str(code): _ERROR for code in (400, 404, 413, 429, 500, 503)}
+_ERRORS = {str(code): _ERROR for code in (400, 404, 413, 429, 500, 501, 503, 504)}
 
 
 def _params(*names: str) -> list[dict[str, Any]]:
@@ -121,7 +122,116 @@ def _paths() -> dict[str, Any]:
         paths[base + ":regress"] = {
             "post": {**examples, "summary": "Regress: one value per example", "parameters": params}
         }
+    paths.update(_v2_paths())
+    paths.update(_server_paths())
     return paths
+
+
+def _v2_tensor_list(description: str) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "description": description,
+        "items": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "datatype": {"type": "string"},
+                "shape": {"type": "array", "items": {"type": "integer"}},
+                "parameters": {"type": "object"},
+                "data": {},
+            },
+            "required": ["name"],
+        },
+    }
+
+
+def _v2_paths() -> dict[str, Any]:
+    """The REST side of the Open Inference Protocol (KServe V2)."""
+    health = {"responses": {"200": {"description": "yes"}, "400": {"description": "no"}}}
+    infer_body = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "parameters": {"type": "object"},
+            "inputs": _v2_tensor_list("one tensor per model input"),
+            "outputs": {
+                "type": "array",
+                "description": "the outputs to return (default: all)",
+                "items": {"type": "object", "properties": {"name": {"type": "string"}}},
+            },
+        },
+        "required": ["inputs"],
+    }
+    paths: dict[str, Any] = {
+        "/v2/health/live": {"get": {**health, "summary": "Server live (V2)"}},
+        "/v2/health/ready": {"get": {**health, "summary": "Server ready: models loaded (V2)"}},
+        "/v2": {
+            "get": {
+                "summary": "Server metadata: name, version, extensions (V2)",
+                "responses": {"200": {"description": "server metadata"}},
+            }
+        },
+    }
+    for suffix, names in (("", ("model",)), ("/versions/{version}", ("model", "version"))):
+        base = "/v2/models/{model}" + suffix
+        params = _params(*names)
+        paths[base] = {
+            "get": {
+                "summary": "Model metadata: versions, platform, inputs, outputs (V2)",
+                "parameters": params,
+                "responses": {"200": {"description": "model metadata"}, **_ERRORS},
+            }
+        }
+        paths[base + "/ready"] = {
+            "get": {**health, "summary": "Model ready (V2)", "parameters": params}
+        }
+        paths[base + "/infer"] = {
+            "post": {
+                "summary": "Inference (V2): JSON tensors, or the binary tensor extension",
+                "parameters": params,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": infer_body},
+                        "application/octet-stream": {
+                            "schema": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "a JSON header of Inference-Header-Content-"
+                                "Length bytes, then the binary tensors",
+                            }
+                        },
+                    },
+                },
+                "responses": {"200": {"description": "model outputs"}, **_ERRORS},
+            }
+        }
+    return paths
+
+
+def _server_paths() -> dict[str, Any]:
+    """Metrics (the default paths; ``--monitoring_config_file`` may move them) and these docs."""
+    metrics = {
+        "get": {
+            "summary": "Prometheus metrics in the text exposition format",
+            "responses": {"200": {"description": "metrics", "content": {"text/plain": {}}}},
+        }
+    }
+    return {
+        **{path: metrics for path in DEFAULT_METRICS_PATHS},
+        "/openapi.json": {
+            "get": {
+                "summary": "This OpenAPI document",
+                "responses": {"200": {"description": "the document"}},
+            }
+        },
+        "/docs": {
+            "get": {
+                "summary": "A viewer of this document",
+                "responses": {"200": {"description": "an HTML page"}},
+            }
+        },
+    }
 
 
 OPENAPI: dict[str, Any] = {
@@ -129,7 +239,8 @@ OPENAPI: dict[str, Any] = {
     "info": {
         "title": "modelship",
         "version": __version__,
-        "description": "TensorFlow Serving's REST API, served by modelship.",
+        "description": "TensorFlow Serving's REST API and the Open Inference Protocol (V2), "
+        "served by modelship.",
     },
     "paths": _paths(),
 }
