@@ -11,7 +11,7 @@ from pathlib import Path
 from modelship.errors import RuntimeUnavailable
 from modelship.manifest import Manifest
 from modelship.runtimes.base import Runtime
-from modelship.runtimes.registry import RuntimeOptions, RuntimeSpec
+from modelship.runtimes.spec import RuntimeOptions, RuntimeSpec
 
 __all__ = ["BUILTIN_RUNTIMES", "ONNX", "TENSORFLOW", "TORCH"]
 

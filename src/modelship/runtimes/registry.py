@@ -14,7 +14,7 @@ version is loaded with it, so the spec module should import it inside ``load``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -22,6 +22,7 @@ from pathlib import Path
 from modelship.errors import BadConfig
 from modelship.manifest import MANIFEST_NAME, Manifest
 from modelship.runtimes.base import Runtime
+from modelship.runtimes.spec import RuntimeOptions, RuntimeSpec
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -36,61 +37,6 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "modelship.runtimes"
-
-
-@dataclass(frozen=True)
-class RuntimeOptions:
-    """How to load a runtime; each runtime uses the fields that apply to it.
-
-    Attributes:
-        intra_op_threads: threads one op may use (each worker's share of the cores); 0 lets
-            the runtime decide.
-        inter_op_threads: threads running independent ops at once (0: the runtime's default).
-        tags: the SavedModel meta graph tags to load (TF Serving's ``--saved_model_tags``).
-        device: where to compute; only ``"cpu"`` is served today.
-    """
-
-    intra_op_threads: int = 0
-    inter_op_threads: int = 0
-    tags: tuple[str, ...] = ("serve",)
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        if self.intra_op_threads < 0 or self.inter_op_threads < 0:
-            raise BadConfig(
-                f"thread counts cannot be negative (intra-op {self.intra_op_threads}, "
-                f"inter-op {self.inter_op_threads}); use 0 to let the runtime decide"
-            )
-        # A list passed by a caller would make the options unhashable and mutable.
-        object.__setattr__(self, "tags", tuple(self.tags))
-
-
-Detector = Callable[[Path], bool]
-Loader = Callable[[Path, Manifest | None, RuntimeOptions], Runtime]
-
-
-@dataclass(frozen=True)
-class RuntimeSpec:
-    """One runtime in the table.
-
-    Attributes:
-        name: what ``--runtime`` settings and ``Runtime.name`` call it.
-        detect: whether a version directory holds an artifact this runtime serves; cheap,
-            looks at file names only, never imports the runtime's framework.
-        load: loads the version directory with the manifest (``None`` without
-            ``modelship.json``) and the options.
-        platforms: the ``model_platform`` values of a model config file that select it
-            (its ``name`` always does).
-        order: detection tries runtimes from the lowest order up; the first that detects wins.
-        artifacts: the files it looks for, named in the message when no runtime detects one.
-    """
-
-    name: str
-    detect: Detector
-    load: Loader
-    platforms: tuple[str, ...] = ()
-    order: int = 100
-    artifacts: tuple[str, ...] = ()
 
 
 @dataclass
