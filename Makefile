@@ -46,7 +46,7 @@ bench: setup
 
 # Regenerates the protobuf modules checked in beside their .proto files.
 protos: setup
-	$(BIN)/python -m grpc_tools.protoc -Isrc --python_out=src --pyi_out=src src/modelship/serving/config/*.proto
+	PYTHON=$(BIN)/python scripts/gen-protos.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -43,7 +43,7 @@ import psutil
 
 from benchmarks.models import build_mlp
 from benchmarks.targets import free_port
-from modelship.serving.grpc.generated import tfs_prediction_service_pb2 as pb
+from modelship.protos import tfs_prediction_service_pb2 as pb
 
 PREDICT = "/tensorflow.serving.PredictionService/Predict"
 DT_FLOAT = 1

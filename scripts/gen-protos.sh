@@ -11,8 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-SRC=src/modelship/serving/grpc/protos
-OUT=src/modelship/serving/grpc/generated
+SRC=src/modelship/protos
+OUT=src/modelship/protos
 
 rm -f "$OUT"/*_pb2.py "$OUT"/*_pb2.pyi "$OUT"/*_pb2_grpc.py
 "$PY" -m grpc_tools.protoc -I "$SRC" \

@@ -12,6 +12,7 @@ from typing import ClassVar
 __all__ = [
     "AlreadyExists",
     "BadConfig",
+    "ClientGone",
     "DataUnavailable",
     "DeadlineExceeded",
     "FailedPrecondition",
@@ -56,6 +57,12 @@ class FailedPrecondition(ModelshipError):
     """The operation cannot run in the current state (e.g. a label on an unavailable version)."""
 
     code = "FAILED_PRECONDITION"
+
+
+class ClientGone(ModelshipError):
+    """The client went away before its request was read; nobody is left to answer."""
+
+    code = "CANCELLED"
 
 
 class ModelNotFound(ModelshipError):

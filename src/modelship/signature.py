@@ -17,10 +17,9 @@ __all__ = [
     "DEFAULT_SIGNATURE",
     "PREDICT_METHOD",
     "REGRESS_METHOD",
+    "Arrays",
     "Signature",
     "TensorSpec",
-    "tf_dtype_name",
-    "v2_datatype",
 ]
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -28,33 +27,8 @@ PREDICT_METHOD = "tensorflow/serving/predict"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
 
-# numpy dtype name -> (TF DataType enum name, Open Inference Protocol datatype)
-_DTYPES: dict[str, tuple[str, str]] = {
-    "float32": ("DT_FLOAT", "FP32"),
-    "float64": ("DT_DOUBLE", "FP64"),
-    "float16": ("DT_HALF", "FP16"),
-    "int8": ("DT_INT8", "INT8"),
-    "int16": ("DT_INT16", "INT16"),
-    "int32": ("DT_INT32", "INT32"),
-    "int64": ("DT_INT64", "INT64"),
-    "uint8": ("DT_UINT8", "UINT8"),
-    "uint16": ("DT_UINT16", "UINT16"),
-    "uint32": ("DT_UINT32", "UINT32"),
-    "uint64": ("DT_UINT64", "UINT64"),
-    "bool": ("DT_BOOL", "BOOL"),
-    "object": ("DT_STRING", "BYTES"),
-    "bytes": ("DT_STRING", "BYTES"),
-}
-
-
-def tf_dtype_name(dtype: str) -> str:
-    """TF's DataType enum name (``DT_FLOAT``) for a numpy dtype name."""
-    return _DTYPES.get(dtype, ("DT_INVALID", ""))[0]
-
-
-def v2_datatype(dtype: str) -> str:
-    """The Open Inference Protocol datatype (``FP32``) for a numpy dtype name."""
-    return _DTYPES.get(dtype, ("", "BYTES"))[1]
+# Named arrays: what a request's inputs and a model's outputs are, batch dimension first.
+Arrays = dict[str, np.ndarray[Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -112,25 +86,3 @@ class Signature:
             method_name=str(data.get("method_name", PREDICT_METHOD)),
             name=str(data.get("name", DEFAULT_SIGNATURE)),
         )
-
-    def to_tf_serving(self) -> dict[str, Any]:
-        """This signature as TF Serving's metadata endpoint renders a SignatureDef."""
-
-        # A SavedModel's signature knows the graph tensor behind each key ("serving_default_x:0");
-        # other runtimes use the key itself, as their graphs name tensors that way.
-        graph_names = self.extra.get("tensor_names", {})
-
-        def tensor_info(role: str, key: str, spec: TensorSpec) -> dict[str, Any]:
-            dims = [{"size": str(d), "name": ""} for d in spec.shape]
-            return {
-                "dtype": tf_dtype_name(spec.dtype),
-                "tensor_shape": {"dim": dims, "unknown_rank": False},
-                "name": graph_names.get(role, {}).get(key, key),
-            }
-
-        return {
-            "inputs": {k: tensor_info("inputs", k, v) for k, v in self.inputs.items()},
-            "outputs": {k: tensor_info("outputs", k, v) for k, v in self.outputs.items()},
-            "method_name": self.method_name,
-            "defaults": {},
-        }

@@ -44,7 +44,7 @@ def test_parses_models_policies_and_labels() -> None:
         ModelConfig(
             name="mnist",
             base_path=Path("/models/mnist"),
-            runtime=None,
+            runtime="tensorflow",
             policy=VersionPolicy("specific", versions=(1, 2)),
             labels={"stable": 1, "canary": 2},
         ),

@@ -13,6 +13,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
+from modelship.codecs.metadata import signature_def_json
 from modelship.errors import BadConfig
 from modelship.runtimes import detect_runtime, load_runtime
 from modelship.runtimes.tensorflow import load_savedmodel
@@ -49,7 +50,7 @@ def test_signatures_are_the_savedmodels_own(pair_dir: Path) -> None:
             "weighted": ("float32", (-1, 3)),
         }
         assert default.method_name == "tensorflow/serving/predict"
-        rendered = default.to_tf_serving()
+        rendered = signature_def_json(default)
         assert rendered["inputs"]["b"]["dtype"] == "DT_INT64"
         # The graph tensor behind the key, as TF Serving reports it.
         assert rendered["inputs"]["a"]["name"] == "serving_default_a:0"

@@ -161,23 +161,24 @@ def test_new_savedmodel_version_reports_the_extra_while_onnx_keeps_serving(
         stop_server(server)
 
 
-def test_tensorflow_chosen_beside_an_onnx_file_says_how_to_serve_it(
+def test_tensorflow_chosen_beside_an_onnx_file_serves_the_onnx_export_with_a_warning(
     toy_model: ToyModel, tmp_path: Path
 ) -> None:
+    """A TF Serving config says model_platform "tensorflow"; without TensorFlow the version's
+    model.onnx serves it, and the log says why."""
     version = _savedmodel_only(tmp_path)
     shutil.copy(toy_model.base_path / "1" / "model.onnx", version)
     out = _run(
         f"""
+        import logging, sys
         from pathlib import Path
-        from modelship.errors import RuntimeUnavailable
         from modelship.runtimes import load_runtime
-        try:
-            load_runtime(Path({str(version)!r}), "tensorflow")
-        except RuntimeUnavailable as exc:
-            print(exc.message)
+        logging.basicConfig(stream=sys.stdout, format="%(levelname)s %(message)s")
+        runtime = load_runtime(Path({str(version)!r}), "tensorflow")
+        print("served by", runtime.name)
         """,
         _shadow_env(tmp_path),
     )
+    assert "served by onnx" in out
     assert HINT in out
-    assert "also holds model.onnx" in out
     assert "model_platform 'onnx'" in out

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from modelship.errors import ResourceExhausted
+from modelship.lifecycle.loader import Loader
+from modelship.lifecycle.manager import load_version, unload_version
 from modelship.registry import ServedVersion
 from modelship.runtimes.base import Arrays, Runtime
 from modelship.serving.batcher import BatchingExecutor
@@ -46,7 +48,7 @@ class Recording:
 def _served(base: Path, model_name: str, model: object, version: int = 1) -> ServedVersion:
     path = write_version(base / model_name, version, model)  # type: ignore[arg-type]
     served = ServedVersion(model=model_name, version=version, path=path)
-    served.load(threads=1)
+    load_version(served, Loader(threads=1))
     assert served.available, served.error_message
     return served
 
@@ -55,7 +57,7 @@ def _served(base: Path, model_name: str, model: object, version: int = 1) -> Ser
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedVersion]:
     served = _served(tmp_path_factory.mktemp("batcher"), "pair", two_in_two_out())
     yield served
-    served.unload()
+    unload_version(served)
 
 
 def _record(served: ServedVersion, gate: threading.Event | None = None) -> Recording:
@@ -142,7 +144,7 @@ def test_variable_length_inputs_are_padded_when_asked(tmp_path: Path) -> None:
         results = asyncio.run(main())
     finally:
         executor.close()
-        served.unload()
+        unload_version(served)
     for x, out in zip(rows, results, strict=True):
         np.testing.assert_allclose(out["total"], x.sum(axis=1))
     assert recording.shapes == [{"x": (6, 5)}]  # one batch, zero-padded to the longest

@@ -1,4 +1,5 @@
-"""The REST inference deadline: expiry, answers in time, and cancellations that are not ours."""
+"""Inference deadlines: expiry, answers in time, the shortest deadline waiting sets the sweep,
+and cancellations that are not ours."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import pytest
 
 from modelship.errors import DeadlineExceeded
-from modelship.serving.deadline import Deadline, within
+from modelship.serving.deadline import REST_TIMEOUT, Deadlines
 
 
 async def _forever() -> int:
@@ -22,37 +23,53 @@ async def _soon() -> int:
 
 def test_an_inference_past_the_deadline_raises_deadline_exceeded() -> None:
     async def main() -> None:
-        deadline = Deadline(0.05)
-        with pytest.raises(DeadlineExceeded, match=r"predict did not finish within 50 ms"):
-            await deadline.run(_forever(), "predict")
+        deadlines = Deadlines()
+        with pytest.raises(
+            DeadlineExceeded, match=r"predict did not finish within 50 ms \(--rest_api_timeout"
+        ):
+            await deadlines.run(_forever(), 0.05, "predict", REST_TIMEOUT)
         # The request task is not left cancelled: it goes on (to send its 504).
         task = asyncio.current_task()
         assert task is not None
         assert task.cancelling() == 0
-        assert await deadline.run(_soon(), "predict") == 7
+        assert await deadlines.run(_soon(), 0.05, "predict", REST_TIMEOUT) == 7
 
     asyncio.run(main())
 
 
 def test_several_requests_each_get_their_own_answer() -> None:
-    async def main() -> list[object]:
-        deadline = Deadline(0.05)
-        return await asyncio.gather(
-            deadline.run(_forever(), "predict"),
-            deadline.run(_soon(), "infer"),
-            within(_soon(), None, "predict"),
-            return_exceptions=True,
+    async def main() -> None:
+        deadlines = Deadlines()
+        long = asyncio.ensure_future(
+            deadlines.run(_forever(), 3600, "predict", "the caller's deadline")
         )
+        await asyncio.sleep(0)
+        # An hour-long deadline waiting must not hold a short one to its slow sweep.
+        short = deadlines.run(_forever(), 0.02, "infer", "the caller's deadline")
+        with pytest.raises(DeadlineExceeded) as raised:
+            await asyncio.wait_for(short, timeout=2)
+        assert "infer did not finish within 20 ms (the caller's deadline)" in raised.value.message
+        assert await deadlines.run(_soon(), 0.05, "predict", REST_TIMEOUT) == 7
+        assert not long.done()
+        long.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await long
 
-    late, soon, unbounded = asyncio.run(main())
-    assert isinstance(late, DeadlineExceeded)
-    assert (soon, unbounded) == (7, 7)
+    asyncio.run(main())
+
+
+def test_a_deadline_already_past_fails_at_once() -> None:
+    async def main() -> None:
+        with pytest.raises(DeadlineExceeded, match="within 0 ms"):
+            await Deadlines().run(_forever(), -1.0, "predict", "the caller's deadline")
+
+    asyncio.run(main())
 
 
 def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
     async def main() -> None:
-        deadline = Deadline(3600)
-        task = asyncio.ensure_future(deadline.run(_forever(), "predict"))
+        deadlines = Deadlines()
+        task = asyncio.ensure_future(deadlines.run(_forever(), 3600, "predict", REST_TIMEOUT))
         await asyncio.sleep(0)
         task.cancel()  # the client went away, or the server is stopping
         with pytest.raises(asyncio.CancelledError):

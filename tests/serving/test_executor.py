@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from modelship.lifecycle.loader import Loader
+from modelship.lifecycle.manager import load_version, unload_version
 from modelship.registry import ServedVersion
 from modelship.runtimes.base import Arrays, Runtime
 from modelship.serving.executor import ThreadExecutor
@@ -37,7 +39,7 @@ def _inputs(rows: int) -> Arrays:
 
 def test_tiny_calls_run_inline_after_the_first_and_big_ones_on_the_pool(tmp_path: Path) -> None:
     served = ServedVersion("pair", 1, write_version(tmp_path / "pair", 1, two_in_two_out()))
-    served.load(threads=1)
+    load_version(served, Loader(threads=1))
     assert served.runtime is not None
     recorder = WhereItRan(served.runtime)
     served.runtime = recorder
@@ -54,7 +56,7 @@ def test_tiny_calls_run_inline_after_the_first_and_big_ones_on_the_pool(tmp_path
         asyncio.run(main())
     finally:
         executor.close()
-        served.unload()
+        unload_version(served)
     assert recorder.threads[0].startswith("inference")
     assert recorder.threads[1:3] == ["MainThread", "MainThread"]
     assert recorder.threads[3].startswith("inference")

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from modelship.codecs.tfs_json import find_images, images_array
 from modelship.data.images import ImagePreprocessing
 from modelship.errors import InvalidInput
-from modelship.serving.preprocess import ImageDecoder, decode_image, find_images, images_array
+from modelship.serving.preprocess import ImageDecoder, decode_image
 from modelship.signature import Signature, TensorSpec
 
 SPEC = ImagePreprocessing(size=(16, 16))

@@ -25,8 +25,8 @@ from google.protobuf import text_format
 
 from modelship.errors import BadConfig
 from modelship.lifecycle.policy import VersionPolicy
+from modelship.protos import model_server_config_pb2 as pb
 from modelship.runtimes.registry import runtime_for_platform
-from modelship.serving.config import model_server_config_pb2 as pb
 from modelship.settings import ServeSettings
 
 __all__ = [

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 
+from modelship.codecs.examples import examples_to_arrays
+from modelship.codecs.tensor_proto import from_tensor_proto
 from modelship.errors import BadConfig, ModelshipError
 from modelship.lifecycle.tfrecord import read_records
+from modelship.protos import tfs_prediction_log_pb2, tfs_prediction_service_pb2
 from modelship.runtimes.base import Arrays, Runtime
-from modelship.serving.grpc.examples import examples_to_arrays
-from modelship.serving.grpc.generated import tfs_prediction_log_pb2, tfs_prediction_service_pb2
-from modelship.serving.grpc.tf_tensors import from_tensor_proto
 from modelship.signature import DEFAULT_SIGNATURE
 
 __all__ = ["MAX_RECORDS", "TFS_WARMUP_FILE", "tfs_warmup_requests"]

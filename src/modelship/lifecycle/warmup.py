@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from modelship.codecs.conform import conform_inputs
 from modelship.errors import BadConfig
 from modelship.lifecycle.tfs_warmup import tfs_warmup_requests
 from modelship.manifest import Manifest
 from modelship.runtimes.base import Arrays, Runtime
-from modelship.serving.inputs import conform_inputs
 from modelship.signature import DEFAULT_SIGNATURE, Signature
 
 __all__ = ["WARMUP_FILE", "run_warmup", "warmup_requests"]

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
-import numpy as np
-
-from modelship.signature import Signature
+from modelship.signature import Arrays, Signature
 
 __all__ = ["Arrays", "Runtime"]
-
-Arrays = dict[str, np.ndarray[Any, Any]]
 
 
 class Runtime(Protocol):

@@ -6,6 +6,7 @@ table costs no framework import.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from modelship.errors import RuntimeUnavailable
@@ -14,6 +15,9 @@ from modelship.runtimes.base import Runtime
 from modelship.runtimes.spec import RuntimeOptions, RuntimeSpec
 
 __all__ = ["BUILTIN_RUNTIMES", "ONNX", "TENSORFLOW", "TORCH"]
+
+
+logger = logging.getLogger("modelship.runtimes")
 
 
 def _detect_onnx(path: Path) -> bool:
@@ -44,11 +48,15 @@ def _load_tensorflow(path: Path, manifest: Manifest | None, options: RuntimeOpti
     except RuntimeUnavailable as exc:
         if not _detect_onnx(path):
             raise
-        # Chosen by name (model_platform "tensorflow") where ONNX Runtime could serve it.
-        raise RuntimeUnavailable(
-            f"{exc.message}; {path} also holds model.onnx, which the onnx runtime serves "
-            "without TensorFlow: select it (model_platform 'onnx') or leave model_platform out"
-        ) from exc
+        # model_platform "tensorflow" is what every TF Serving config says; in an image without
+        # TensorFlow (the serving image) the version's own ONNX export serves it instead.
+        logger.warning(
+            "%s; serving %s with its model.onnx instead (model_platform 'onnx' says so and "
+            "silences this warning)",
+            exc.message,
+            path,
+        )
+        return _load_onnx(path, manifest, options)
 
 
 def _detect_torch(path: Path) -> bool:

@@ -1,8 +1,9 @@
 """TF Serving's ``--batching_parameters_file``: a ``BatchingParameters`` text proto.
 
-The message is declared here at run time (field names and numbers as TF Serving publishes them)
-and the file is read by protobuf's own text-format parser, so the syntax accepted is exactly
-the one TF Serving accepts and a mistake is reported with its line and column.
+The message is generated from ``protos/batching_parameters.proto`` (field names and numbers as
+TF Serving publishes them) and the file is read by protobuf's own text-format parser, so the
+syntax accepted is exactly the one TF Serving accepts and a mistake is reported with its line
+and column.
 """
 
 from __future__ import annotations
@@ -14,57 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import (
-    descriptor_pb2,
-    descriptor_pool,
-    message_factory,
-    text_format,
-    wrappers_pb2,
-)
+from google.protobuf import text_format
 
 from modelship.errors import BadConfig
+from modelship.protos import batching_parameters_pb2
 
 __all__ = ["BatchingParameters", "parse_batching_parameters", "read_batching_parameters"]
-
-# (name, number, type, label, wrapper type) of TF Serving's BatchingParameters fields.
-_F = descriptor_pb2.FieldDescriptorProto
-_FIELDS = (
-    ("max_batch_size", 1, _F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
-    ("batch_timeout_micros", 2, _F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
-    ("max_enqueued_batches", 3, _F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
-    ("num_batch_threads", 4, _F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
-    ("thread_pool_name", 5, _F.TYPE_MESSAGE, ".google.protobuf.StringValue"),
-    ("allowed_batch_sizes", 6, _F.TYPE_INT64, ""),
-    ("pad_variable_length_inputs", 7, _F.TYPE_BOOL, ""),
-)
-
-
-def _message_class() -> Any:
-    proto = descriptor_pb2.FileDescriptorProto(
-        name="modelship/batching_parameters.proto",
-        package="modelship.batching",
-        syntax="proto3",
-        dependency=["google/protobuf/wrappers.proto"],
-    )
-    message = proto.message_type.add(name="BatchingParameters")
-    for name, number, kind, type_name in _FIELDS:
-        repeated = name == "allowed_batch_sizes"
-        message.field.add(
-            name=name,
-            number=number,
-            type=kind,
-            type_name=type_name or None,
-            label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL,
-        )
-    pool = descriptor_pool.DescriptorPool()
-    pool.AddSerializedFile(wrappers_pb2.DESCRIPTOR.serialized_pb)
-    pool.Add(proto)
-    return message_factory.GetMessageClass(
-        pool.FindMessageTypeByName("modelship.batching.BatchingParameters")
-    )
-
-
-_MESSAGE = _message_class()
 
 
 @dataclass(frozen=True)
@@ -117,7 +73,7 @@ def parse_batching_parameters(
         BadConfig: unknown field, bad syntax or bad value; the message names ``source`` and
             the line and column, as protobuf's parser reports them.
     """
-    message = _MESSAGE()
+    message = batching_parameters_pb2.BatchingParameters()
     try:
         text_format.Parse(text, message)
     except text_format.ParseError as exc:
@@ -142,7 +98,8 @@ def parse_batching_parameters(
 
 def _line_of(text: str, message: str) -> str:
     """``N:`` for the first line setting the field that a validation message names first."""
-    named = [(message.find(name), name) for name, *_ in _FIELDS if name in message]
+    fields = batching_parameters_pb2.BatchingParameters.DESCRIPTOR.fields_by_name
+    named = [(message.find(name), name) for name in fields if name in message]
     if not named:
         return ""
     field_name = min(named)[1]

@@ -1,32 +1,50 @@
-"""The protocol-neutral core of serving: status, metadata and inference on named arrays.
+"""The protocol-neutral core of serving: one inference pipeline, status and metadata.
 
-The REST and gRPC adapters parse their wire format into arrays, call the dataplane, and encode
-what it returns; errors are :mod:`modelship.errors` exceptions, mapped to codes by each adapter.
+Every front end calls :meth:`DataPlane.infer` (or ``classify``/``regress``) with a
+:class:`~modelship.serving.inference.InferenceRequest`. The pipeline resolves the addressed
+version once and holds it until the answer is computed (so it cannot unload under the request),
+picks the signature, decodes the request's inputs and images, conforms them, runs them through
+the executor or batcher under the request's deadline, applies the output filter and top-k, and
+records one metric observation. Errors are :mod:`modelship.errors` exceptions, mapped to codes
+by each front end.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from modelship.codecs.conform import conform_inputs
+from modelship.codecs.metadata import ModelMetadata, VersionStatus
 from modelship.errors import (
     FailedPrecondition,
     InvalidInput,
     ModelNotFound,
+    ModelshipError,
     SignatureNotFound,
     Unimplemented,
     VersionNotFound,
 )
-from modelship.lifecycle.group import States, group_state
 from modelship.registry import Registry, ServedVersion
-from modelship.runtimes.base import Arrays
+from modelship.serving.deadline import Deadlines
 from modelship.serving.executor import InferenceExecutor
-from modelship.serving.inputs import conform_inputs
+from modelship.serving.inference import (
+    InferenceRequest,
+    InferenceResponse,
+    ModelSpec,
+    RequestSource,
+)
 from modelship.serving.metrics import Metrics
 from modelship.serving.preprocess import ImageDecoder, image_spec
-from modelship.signature import DEFAULT_SIGNATURE, Signature
+from modelship.serving.topk import add_top_k
+from modelship.serving.workers.group import group_state
+from modelship.signature import (
+    DEFAULT_SIGNATURE,
+    Arrays,
+    Signature,
+)
 
 if TYPE_CHECKING:
     from modelship.lifecycle import Lifecycle
@@ -34,32 +52,138 @@ if TYPE_CHECKING:
 
 __all__ = ["DataPlane", "ModelSpec"]
 
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Which model, version (or label) and signature a request addresses, as in TF Serving."""
-
-    name: str
-    version: int | None = None
-    label: str | None = None
-    signature_name: str = ""
+T = TypeVar("T")
 
 
 class DataPlane:
-    """Answers every serving question from the registry; one instance per worker process."""
+    """Answers every serving question from the registry; one instance per worker process.
+
+    Args:
+        registry: what is loaded.
+        executor: where inferences run (a thread pool, or the batcher).
+        metrics: where each inference is recorded.
+        images: decodes encoded images sent to image models.
+    """
 
     def __init__(
-        self, registry: Registry, executor: InferenceExecutor, metrics: Metrics | None = None
+        self,
+        registry: Registry,
+        executor: InferenceExecutor,
+        metrics: Metrics | None = None,
+        images: ImageDecoder | None = None,
     ) -> None:
         self.registry = registry
         self.executor = executor
         self.metrics = metrics if metrics is not None else Metrics(registry)
+        self.images = images if images is not None else ImageDecoder()
+        self.deadlines = Deadlines()
         # Set by the server: what keeps the registry in step with the repository and config.
         self.lifecycle: Lifecycle | None = None
-        # Decodes encoded images sent to image models; the server sets its pixel limit.
-        self.images = ImageDecoder()
+
+    # -- inference ---------------------------------------------------------------------------
+
+    async def infer(self, spec: ModelSpec, source: RequestSource, api: str) -> InferenceResponse:
+        """Run one inference (TF Serving's Predict, the Open Inference Protocol's infer).
+
+        Args:
+            spec: the model and version addressed.
+            source: the request, or how to read it once the version is resolved.
+            api: the front end, for the metrics.
+        """
+        return await self._pipeline(spec, source, api, "predict", _identity)
+
+    async def classify(
+        self, spec: ModelSpec, source: RequestSource, api: str
+    ) -> tuple[InferenceResponse, list[list[tuple[str, float]]]]:
+        """Per example, ``(label, score)`` for every class, in the model's class order.
+
+        Works for a signature with one output of class scores (``[batch, classes]``) and a
+        version whose manifest lists the class labels.
+
+        Raises:
+            FailedPrecondition: no labels, several outputs, or scores that do not match them.
+        """
+        return await self._pipeline(spec, source, api, "classify", _classes)
+
+    async def regress(
+        self, spec: ModelSpec, source: RequestSource, api: str
+    ) -> tuple[InferenceResponse, list[float]]:
+        """One value per example, from a signature whose single output is ``[batch]`` or
+        ``[batch, 1]``.
+
+        Raises:
+            FailedPrecondition: several outputs, or more than one value per example.
+        """
+        return await self._pipeline(spec, source, api, "regress", _values)
+
+    async def _pipeline(
+        self,
+        spec: ModelSpec,
+        source: RequestSource,
+        api: str,
+        method: str,
+        finish: Callable[[InferenceResponse], T],
+    ) -> T:
+        started = time.perf_counter()
+        version, code = str(spec.version or ""), "OK"
+        served: ServedVersion | None = None
+        try:
+            served = self.registry.acquire(spec.name, spec.version, spec.label)
+            version = str(served.version)
+            request = source if isinstance(source, InferenceRequest) else await source()
+            name, signature = self.signature(served, request.signature_name)
+            if method != "predict":
+                _single_output(signature, method)
+            unknown = [o for o in request.output_filter if o not in signature.outputs]
+            if unknown:
+                raise InvalidInput(
+                    f"unknown output(s) {', '.join(unknown)}; the signature returns "
+                    f"{', '.join(signature.outputs)}"
+                )
+            compute = self._compute(served, name, signature, request)
+            if request.timeout is None:
+                outputs = await compute
+            else:
+                outputs = await self.deadlines.run(
+                    compute, request.timeout, method, request.timeout_source
+                )
+            labels = served.manifest.labels if served.manifest is not None else []
+            if request.top_k is not None:
+                outputs = add_top_k(outputs, labels, request.top_k)
+            response = InferenceResponse(spec.name, served.version, name, outputs, labels)
+            return finish(response)
+        except ModelshipError as exc:
+            code = exc.code
+            raise
+        except asyncio.CancelledError:
+            code = "CANCELLED"
+            raise
+        except Exception:
+            code = "INTERNAL"
+            raise
+        finally:
+            if served is not None:
+                served.release()
+            self.metrics.request(spec.name, version, api, code, time.perf_counter() - started)
+
+    async def _compute(
+        self, served: ServedVersion, name: str, signature: Signature, request: InferenceRequest
+    ) -> Arrays:
+        image = image_spec(served.manifest)
+        inputs = request.inputs
+        if callable(inputs):
+            inputs = inputs(signature, image)
+        if image is not None:
+            inputs = await self.images.decode_inputs(inputs, signature, image)
+        outputs = await self.executor.run(served, name, conform_inputs(signature, inputs))
+        if request.output_filter:
+            return {o: outputs[o] for o in request.output_filter}
+        return outputs
+
+    # -- versions and their metadata ---------------------------------------------------------
 
     def resolve(self, spec: ModelSpec) -> ServedVersion:
+        """The version ``spec`` addresses (for metadata; inference holds it instead)."""
         return self.registry.resolve(spec.name, spec.version, spec.label)
 
     def signature(self, served: ServedVersion, signature_name: str) -> tuple[str, Signature]:
@@ -75,156 +199,19 @@ class DataPlane:
             )
         return name, signatures[name]
 
-    async def predict(
-        self,
-        served: ServedVersion,
-        signature_name: str,
-        inputs: Arrays,
-        output_filter: Sequence[str] = (),
-    ) -> Arrays:
-        """Conform ``inputs`` to the signature, run them, and return the outputs.
+    def signatures(self, spec: ModelSpec) -> tuple[ServedVersion, dict[str, Signature]]:
+        """The addressed version and all its signatures (TF Serving's ``signature_def``)."""
+        served = self.resolve(spec)
+        return served, dict(served.require_runtime().signatures)
 
-        Args:
-            output_filter: names of the outputs to return, in that order; empty returns all.
-        """
-        name, signature = self.signature(served, signature_name)
-        unknown = [o for o in output_filter if o not in signature.outputs]
-        if unknown:
-            raise InvalidInput(
-                f"unknown output(s) {', '.join(unknown)}; the signature returns "
-                f"{', '.join(signature.outputs)}"
-            )
-        image = image_spec(served)
-        if image is not None:
-            inputs = await self.images.decode_inputs(inputs, signature, image)
-        conformed = conform_inputs(signature, inputs)
-        outputs = await self.executor.run(served, name, conformed)
-        return {o: outputs[o] for o in output_filter} if output_filter else outputs
-
-    async def classify(
-        self, served: ServedVersion, signature_name: str, inputs: Arrays
-    ) -> list[list[tuple[str, float]]]:
-        """Per example, ``(label, score)`` for every class, in the model's class order.
-
-        Works for a signature with one output of class scores (``[batch, classes]``) and a
-        version whose manifest lists the class labels.
-
-        Raises:
-            FailedPrecondition: no labels, several outputs, or scores that do not match them.
-        """
-        _, signature = self.signature(served, signature_name)
-        output = _single_output(signature, "classify")
-        labels = served.manifest.labels if served.manifest is not None else []
-        if not labels:
-            raise FailedPrecondition(
-                f"classify needs class labels, and {served.model} version {served.version} "
-                "lists none in its modelship.json; call Predict for the raw scores"
-            )
-        scores = (await self.predict(served, signature_name, inputs))[output]
-        if scores.ndim != 2 or scores.shape[1] != len(labels):
-            raise FailedPrecondition(
-                f"classify needs scores shaped [batch, {len(labels)}] (one per label); "
-                f"output {output!r} is shaped {list(scores.shape)}"
-            )
-        return [
-            [(label, float(score)) for label, score in zip(labels, row, strict=True)]
-            for row in scores.tolist()
+    def model_metadata(self, spec: ModelSpec) -> ModelMetadata:
+        """The Open Inference Protocol's model metadata of the addressed version."""
+        served = self.resolve(spec)
+        _, signature = self.signature(served, "")
+        available = [
+            str(s.version) for s in self.status(ModelSpec(spec.name)) if s.state == "AVAILABLE"
         ]
-
-    async def regress(
-        self, served: ServedVersion, signature_name: str, inputs: Arrays
-    ) -> list[float]:
-        """One value per example, from a signature whose single output is ``[batch]`` or
-        ``[batch, 1]``.
-
-        Raises:
-            FailedPrecondition: several outputs, or more than one value per example.
-        """
-        _, signature = self.signature(served, signature_name)
-        output = _single_output(signature, "regress")
-        values = (await self.predict(served, signature_name, inputs))[output]
-        if values.ndim == 0 or values[0].size != 1:
-            raise FailedPrecondition(
-                f"regress needs one value per example; output {output!r} is shaped "
-                f"{list(values.shape)}: call Predict instead"
-            )
-        return [float(v) for v in values.reshape(-1).tolist()]
-
-    async def reload_config(self, configs: list[ModelConfig], text: str) -> None:
-        """Replace the served model list, as TF Serving's HandleReloadConfigRequest: models
-        left out are unloaded, new ones loaded; returns once the loading pass is done (in every
-        worker process of the server).
-
-        A ``--model_config_file`` that is polled takes over again when that file changes.
-
-        Args:
-            configs: the parsed model list.
-            text: the same list as a ``ModelServerConfig`` text proto.
-
-        Raises:
-            Unimplemented: this dataplane has no lifecycle to apply a config with.
-        """
-        lifecycle = self.lifecycle
-        if lifecycle is None:
-            raise Unimplemented("this server cannot reload its model config")
-        # Loading runs models' warm-up and may take seconds: keep it off the event loop.
-        await asyncio.to_thread(lifecycle.reload, configs, text)
-
-    def ready(self) -> bool:
-        """True when every configured model has an AVAILABLE version (and there is one)."""
-        models = self.registry.models()
-        return bool(models) and all(m.latest_available() is not None for m in models)
-
-    def model_ready(self, spec: ModelSpec) -> bool:
-        """Whether the version ``spec`` addresses (the latest if none) can serve now."""
-        try:
-            return self.resolve(spec).available
-        except ModelNotFound:
-            return False
-
-    def status(self, spec: ModelSpec) -> list[dict[str, Any]]:
-        """TF Serving's ``model_version_status`` list: every version, or the one addressed.
-
-        With several worker processes, states are the server's as a whole (see
-        :func:`modelship.lifecycle.group.group_state`): a version is ``AVAILABLE`` once every
-        worker serves it.
-        """
-        entry = self.registry.model(spec.name)
-        own = {v: served.state for v, served in list(entry.versions.items())}
-        peers = [p.get(spec.name, {}) for p in self._peer_states()]
-        if spec.version is None and spec.label is None:
-            versions = sorted(set(own).union(*peers), reverse=True)
-        else:
-            version = spec.version
-            if spec.label is not None:
-                version = self.registry.resolve_label(spec.name, spec.label)
-            if version is None or version not in own:
-                raise VersionNotFound(f"Could not find version {version} of model {spec.name}")
-            versions = [version]
-        answer = []
-        for version in versions:
-            served = entry.versions.get(version)
-            state = group_state(version, own, peers) if peers else own[version]
-            answer.append(
-                {
-                    "version": str(version),
-                    "state": state,
-                    "status": {
-                        "error_code": served.error_code if served is not None else "OK",
-                        "error_message": served.error_message if served is not None else "",
-                    },
-                }
-            )
-        return answer
-
-    def _peer_states(self) -> list[States]:
-        lifecycle = self.lifecycle
-        return lifecycle.peer_states() if lifecycle is not None else []
-
-    def metadata(self, served: ServedVersion) -> dict[str, Any]:
-        """The version's signatures in TF Serving's ``signature_def`` shape."""
-        signatures = served.require_runtime().signatures
-        return {name: signature.to_tf_serving() for name, signature in signatures.items()}
+        return ModelMetadata(spec.name, available, served.require_runtime().name, signature)
 
     def lineage(self, served: ServedVersion) -> dict[str, Any]:
         """What a client may want beside the signature: class labels, preprocessing, metrics."""
@@ -242,6 +229,70 @@ class DataPlane:
             "created_at": manifest.created_at,
         }
 
+    def status(self, spec: ModelSpec) -> list[VersionStatus]:
+        """Every version's state, or the addressed one's, newest first.
+
+        With several worker processes, states are the server's as a whole (see
+        :func:`modelship.serving.workers.group.group_state`): a version is ``AVAILABLE`` once
+        every worker serves it.
+        """
+        entry = self.registry.model(spec.name)
+        own = {v: served.state for v, served in list(entry.versions.items())}
+        lifecycle = self.lifecycle
+        peers = [p.get(spec.name, {}) for p in lifecycle.peer_states()] if lifecycle else []
+        if spec.version is None and spec.label is None:
+            versions = sorted(set(own).union(*peers), reverse=True)
+        else:
+            version = spec.version
+            if spec.label is not None:
+                version = self.registry.resolve_label(spec.name, spec.label)
+            if version is None or version not in own:
+                raise VersionNotFound(f"Could not find version {version} of model {spec.name}")
+            versions = [version]
+        answer = []
+        for version in versions:
+            served = entry.versions.get(version)
+            state = group_state(version, own, peers) if peers else own[version]
+            if state is None:  # no worker has it (any more)
+                continue
+            if served is None:
+                answer.append(VersionStatus(version, state))
+            else:
+                answer.append(
+                    VersionStatus(version, state, served.error_code, served.error_message)
+                )
+        return answer
+
+    def ready(self) -> bool:
+        """True when every configured model has an AVAILABLE version (and there is one)."""
+        models = self.registry.models()
+        return bool(models) and all(m.latest_available() is not None for m in models)
+
+    def model_ready(self, spec: ModelSpec) -> bool:
+        """Whether the version ``spec`` addresses (the latest if none) can serve now."""
+        try:
+            return self.resolve(spec).available
+        except ModelNotFound:
+            return False
+
+    async def reload_config(self, configs: list[ModelConfig]) -> None:
+        """Replace the served model list, as TF Serving's HandleReloadConfigRequest: models
+        left out are unloaded, new ones loaded; returns once the loading pass is done (in every
+        worker process of the server).
+
+        Raises:
+            Unimplemented: this dataplane has no lifecycle to apply a config with.
+        """
+        lifecycle = self.lifecycle
+        if lifecycle is None:
+            raise Unimplemented("this server cannot reload its model config")
+        # Loading runs models' warm-up and may take seconds: keep it off the event loop.
+        await asyncio.to_thread(lifecycle.reload, configs)
+
+
+def _identity(response: InferenceResponse) -> InferenceResponse:
+    return response
+
 
 def _single_output(signature: Signature, method: str) -> str:
     if len(signature.outputs) != 1:
@@ -250,3 +301,35 @@ def _single_output(signature: Signature, method: str) -> str:
             f"{', '.join(signature.outputs)}: call Predict instead"
         )
     return next(iter(signature.outputs))
+
+
+def _classes(
+    response: InferenceResponse,
+) -> tuple[InferenceResponse, list[list[tuple[str, float]]]]:
+    labels = response.labels
+    if not labels:
+        raise FailedPrecondition(
+            f"classify needs class labels, and {response.model} version {response.version} "
+            "lists none in its modelship.json; call Predict for the raw scores"
+        )
+    ((output, scores),) = response.outputs.items()
+    if scores.ndim != 2 or scores.shape[1] != len(labels):
+        raise FailedPrecondition(
+            f"classify needs scores shaped [batch, {len(labels)}] (one per label); "
+            f"output {output!r} is shaped {list(scores.shape)}"
+        )
+    rows = [
+        [(label, float(score)) for label, score in zip(labels, row, strict=True)]
+        for row in scores.tolist()
+    ]
+    return response, rows
+
+
+def _values(response: InferenceResponse) -> tuple[InferenceResponse, list[float]]:
+    ((output, values),) = response.outputs.items()
+    if values.ndim == 0 or values[0].size != 1:
+        raise FailedPrecondition(
+            f"regress needs one value per example; output {output!r} is shaped "
+            f"{list(values.shape)}: call Predict instead"
+        )
+    return response, [float(v) for v in values.reshape(-1).tolist()]

@@ -1,14 +1,15 @@
-"""TF Serving's ``--rest_api_timeout_in_ms``: a deadline on a REST request's inference.
+"""Deadlines on inferences: TF Serving's ``--rest_api_timeout_in_ms`` for REST, the caller's own
+deadline for gRPC (as TF Serving turns it into the run's timeout).
 
-Like TF Serving's run-option timeout, it bounds the model call (with any wait in the batch
-queue), not the reading or parsing of the body. When it passes, the caller gets
-DEADLINE_EXCEEDED (HTTP 504) and the event loop moves on; a model call already running on a
-thread finishes there and its result is dropped (a waiting batch slot is skipped).
+A deadline bounds the model call (with any wait in the batch queue), not the reading or parsing
+of the request. When it passes, the caller gets DEADLINE_EXCEEDED (HTTP 504) and the event loop
+moves on; a model call already running on a thread finishes there and its result is dropped (a
+waiting batch slot is skipped).
 
-A timer per request (``asyncio.timeout``) cost 5-14 us a request under uvloop on the dev
-machine: as much as a small model's whole inference. So one sweep per worker, every tenth of
-the deadline (at most 100 ms), cancels the requests past theirs; a request pays for two dict
-operations (0.8 us). The deadline is thus kept to within a tenth (or 100 ms) late, never early.
+A timer per request costs as much as a small model's whole inference (see
+benchmarks/results/PROFILE.md), so one sweep per event loop cancels the inferences past theirs,
+every tenth of the shortest deadline waiting (at least 1 ms, at most 100 ms): a deadline is
+kept to within a tenth (or 100 ms) late, never early.
 """
 
 from __future__ import annotations
@@ -19,51 +20,56 @@ from typing import Any, TypeVar
 
 from modelship.errors import DeadlineExceeded
 
-__all__ = ["Deadline", "within"]
+__all__ = ["REST_TIMEOUT", "Deadlines"]
 
 T = TypeVar("T")
 
+# What a REST deadline comes from, for the message.
+REST_TIMEOUT = "--rest_api_timeout_in_ms"
+_LONGEST_SWEEP = 0.1
 
-class Deadline:
-    """The deadline of every inference awaited through :meth:`run` on one event loop.
 
-    Args:
-        seconds: how long an inference may take.
-    """
+class Deadlines:
+    """Keeps the deadlines of the inferences awaited through :meth:`run` on one event loop."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._interval = min(max(seconds / 10, 0.001), 0.1)
+    def __init__(self) -> None:
         self._waiting: dict[asyncio.Task[Any], float] = {}
         self._expired: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.TimerHandle | None = None
+        self._interval = _LONGEST_SWEEP
 
-    async def run(self, awaitable: Awaitable[T], method: str) -> T:
-        """Await ``awaitable``; raise DeadlineExceeded once :attr:`seconds` have passed.
+    async def run(self, awaitable: Awaitable[T], seconds: float, method: str, source: str) -> T:
+        """Await ``awaitable``; raise DeadlineExceeded once ``seconds`` have passed.
 
         Args:
             awaitable: the inference.
+            seconds: how long it may take.
             method: what is being waited for (``predict``...), for the message.
+            source: where the deadline comes from (a flag, the caller), for the message.
         """
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - request handlers always run in a task
             return await awaitable
+        if seconds <= 0:
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()  # never started: no "never awaited" warning
+            raise _exceeded(seconds, method, source)
         loop = asyncio.get_running_loop()
         cancelling = task.cancelling()
-        self._waiting[task] = loop.time() + self.seconds
-        if self._sweeper is None:
-            self._sweeper = loop.call_later(self._interval, self._sweep, loop)
+        self._waiting[task] = loop.time() + seconds
+        interval = min(max(seconds / 10, 0.001), _LONGEST_SWEEP)
+        if self._sweeper is None or interval < self._interval:
+            if self._sweeper is not None:
+                self._sweeper.cancel()
+            self._interval = interval
+            self._sweeper = loop.call_later(interval, self._sweep, loop)
         try:
             return await awaitable
         except asyncio.CancelledError:
             # Ours only if the sweep cancelled it and nobody else did (shutdown, disconnect).
             if task not in self._expired or task.uncancel() > cancelling:
                 raise
-            raise DeadlineExceeded(
-                f"{method} did not finish within {self.seconds * 1000:g} ms "
-                "(--rest_api_timeout_in_ms); the model is slow for this input or the server is "
-                "busy: retry later, send fewer rows, or raise the timeout"
-            ) from None
+            raise _exceeded(seconds, method, source) from None
         finally:
             del self._waiting[task]
             self._expired.discard(task)
@@ -75,13 +81,15 @@ class Deadline:
                 self._expired.add(task)
                 task.cancel()
         # Sleep while nothing waits: an idle server runs no timer.
-        self._sweeper = (
-            loop.call_later(self._interval, self._sweep, loop) if self._waiting else None
-        )
+        if self._waiting:
+            self._sweeper = loop.call_later(self._interval, self._sweep, loop)
+        else:
+            self._sweeper, self._interval = None, _LONGEST_SWEEP
 
 
-async def within(awaitable: Awaitable[T], deadline: Deadline | None, method: str) -> T:
-    """Await ``awaitable`` under ``deadline`` (None: as long as it takes)."""
-    if deadline is None:
-        return await awaitable
-    return await deadline.run(awaitable, method)
+def _exceeded(seconds: float, method: str, source: str) -> DeadlineExceeded:
+    return DeadlineExceeded(
+        f"{method} did not finish within {max(seconds, 0) * 1000:g} ms ({source}); the model "
+        "is slow for this input or the server is busy: retry later, send fewer rows, or allow "
+        "more time"
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 from google.protobuf import text_format
 
 from modelship.errors import BadConfig
-from modelship.serving.config import monitoring_config_pb2 as pb
+from modelship.protos import monitoring_config_pb2 as pb
 
 __all__ = ["DEFAULT_METRICS_PATHS", "TF_SERVING_METRICS_PATH", "metrics_paths"]
 

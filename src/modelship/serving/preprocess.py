@@ -21,19 +21,17 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from modelship.codecs.tfs_json import is_b64
 from modelship.data.images import ImagePreprocessing, prepare
 from modelship.errors import InvalidInput
-from modelship.registry import ServedVersion
-from modelship.runtimes.base import Arrays
-from modelship.signature import Signature
+from modelship.manifest import Manifest
+from modelship.signature import Arrays, Signature
 
 __all__ = [
     "DEFAULT_MAX_IMAGE_PIXELS",
     "ImageDecoder",
     "decode_image",
-    "find_images",
     "image_spec",
-    "images_array",
 ]
 
 # 40 megapixels: bigger than any phone photo, small enough that one request cannot take
@@ -41,60 +39,15 @@ __all__ = [
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
 
 
-def image_spec(served: ServedVersion) -> ImagePreprocessing | None:
-    """The version's image preprocessing, or ``None`` for a model that takes plain tensors."""
-    manifest = served.manifest
-    if manifest is None:
-        return None
-    return ImagePreprocessing.from_json(manifest.preprocessing)
-
-
-def _is_b64(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"b64"}
-
-
-def find_images(body: Any, signature: Signature) -> tuple[str, list[Any], bool] | None:
-    """The b64 values of an image request: ``(input name, values, row format)``.
-
-    Accepted shapes: ``{"instances": [{"b64": ...}, ...]}``, ``{"instances": [{"<input>":
-    {"b64": ...}}, ...]}``, ``{"inputs": {"b64": ...}}``, ``{"inputs": [{"b64": ...}, ...]}``
-    and ``{"inputs": {"<input>": [...]}}``. Anything else (floats, both keys, no key) returns
-    ``None`` and is left to the plain JSON tensor parser, which explains what is wrong.
-    """
-    if not isinstance(body, dict) or ("instances" in body) == ("inputs" in body):
-        return None
-    if len(signature.inputs) != 1:
-        return None
-    (name,) = signature.inputs
-    row_format = "instances" in body
-    value = body["instances"] if row_format else body["inputs"]
-    if isinstance(value, dict) and set(value) == {name}:
-        value = value[name]
-    if _is_b64(value):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        return None
-    if row_format and isinstance(value[0], dict) and set(value[0]) == {name}:
-        value = [item.get(name) if isinstance(item, dict) else item for item in value]
-    if not _is_b64(value[0]):
-        return None
-    return name, value, row_format
-
-
-def images_array(values: list[Any]) -> np.ndarray[Any, Any]:
-    """A 1-D object array holding ``values`` as they are (b64 objects or bytes), one per image.
-
-    Base64 is decoded later, on the decoder's threads, not on the event loop.
-    """
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
+def image_spec(manifest: Manifest | None) -> ImagePreprocessing | None:
+    """A version's image preprocessing, or ``None`` for a model that takes plain tensors."""
+    return ImagePreprocessing.from_json(manifest.preprocessing) if manifest is not None else None
 
 
 def _b64_bytes(index: int, value: Any) -> bytes:
     if isinstance(value, bytes):
         return value  # a string tensor element from gRPC or the Open Inference Protocol
-    if not _is_b64(value) or not isinstance(value["b64"], str):
+    if not is_b64(value) or not isinstance(value["b64"], str):
         raise InvalidInput(
             f'instance {index}: expected {{"b64": "<base64 JPEG or PNG>"}} like the first one'
         )

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from modelship.codecs.conform import conform_inputs
 from modelship.errors import BadConfig
 from modelship.runtimes import load_runtime
-from modelship.serving.inputs import conform_inputs
 
 __all__ = ["LocalPredictor", "Predictor", "RestPredictor", "predictor_for"]
 

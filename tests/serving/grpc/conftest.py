@@ -11,11 +11,12 @@ from pathlib import Path
 import grpc
 import pytest
 
-from modelship.registry import Registry, ServedVersion
+from modelship.registry import Registry
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.executor import ThreadExecutor
 from modelship.serving.grpc.server import build_grpc_server
 from tests.conftest import RunningServer, ToyModel
+from tests.fixtures.registry import load_version
 from tests.fixtures.toy_models import half_plus_two, softmax_linear, write_version
 
 
@@ -27,10 +28,7 @@ def grpc_channel(toy_server: RunningServer) -> Iterator[grpc.Channel]:
 
 
 def _load(registry: Registry, name: str, version: int, path: Path) -> None:
-    registry.add_model(name, path.parent)
-    served = ServedVersion(model=name, version=version, path=path)
-    served.load()
-    registry.set_version(served)
+    load_version(registry, name, version, path)
 
 
 @pytest.fixture(scope="module")

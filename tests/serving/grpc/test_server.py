@@ -13,11 +13,12 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from modelship.registry import Registry, ServedVersion
+from modelship.registry import Registry
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.executor import ThreadExecutor
 from modelship.serving.grpc.server import build_grpc_server
 from tests.conftest import ToyModel, start_server
+from tests.fixtures.registry import load_version
 
 
 def test_health_check(grpc_channel: grpc.Channel) -> None:
@@ -60,10 +61,7 @@ def test_a_taken_port_stops_the_server_with_a_message(toy_model: ToyModel, tmp_p
 def test_health_follows_the_registry(toy_model: ToyModel) -> None:
     """NOT_SERVING once the only version is gone, for the model and for the server."""
     registry = Registry()
-    registry.add_model("toy", toy_model.base_path)
-    served = ServedVersion(model="toy", version=1, path=toy_model.base_path / "1")
-    served.load()
-    registry.set_version(served)
+    served = load_version(registry, "toy", 1, toy_model.base_path / "1")
     dataplane = DataPlane(registry, ThreadExecutor())
     serving = health_pb2.HealthCheckResponse.SERVING
     not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -83,7 +81,7 @@ def test_health_follows_the_registry(toy_model: ToyModel) -> None:
                     return toy.status, whole.status
 
                 seen.append(await statuses())
-                served.unload()
+                served.state, served.runtime = "END", None  # unloaded
                 for _ in range(200):  # the refresh runs every 50 ms; give it up to 10 s
                     await asyncio.sleep(0.05)
                     if (await statuses())[0] != serving:

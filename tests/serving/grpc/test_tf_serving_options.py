@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from modelship.serving.grpc.generated import (
+from modelship.codecs.tensor_proto import to_tensor_proto
+from modelship.protos import (
     tfs_model_pb2,
     tfs_model_service_pb2,
     tfs_model_service_pb2_grpc,
     tfs_prediction_service_pb2,
     tfs_prediction_service_pb2_grpc,
 )
-from modelship.serving.grpc.tf_tensors import to_tensor_proto
 from tests.conftest import BIN, RunningServer, ToyModel, start_server, stop_server
 
 MAX_MESSAGE = 2000

@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from modelship.errors import BadConfig
-from modelship.serving.grpc.generated import (
+from modelship.protos import (
     tfs_model_pb2,
     tfs_model_service_pb2,
     tfs_model_service_pb2_grpc,

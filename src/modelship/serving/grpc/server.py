@@ -19,13 +19,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from modelship.errors import BadConfig
-from modelship.serving.dataplane import DataPlane
-from modelship.serving.grpc.generated import (
+from modelship.protos import (
     POOL,
     tfs_model_service_pb2_grpc,
     tfs_prediction_service_pb2_grpc,
     v2_grpc_service_pb2_grpc,
 )
+from modelship.serving.dataplane import DataPlane
 from modelship.serving.grpc.tfserving import ModelServicer, PredictionServicer
 from modelship.serving.grpc.tls import server_credentials
 from modelship.serving.grpc.v2 import InferenceServicer

@@ -1,26 +1,26 @@
 """TensorFlow Serving's gRPC API (``tensorflow.serving.PredictionService`` and ``ModelService``).
 
-Each method parses the request into the dataplane's terms, calls it, and encodes the answer;
-errors leave as the gRPC status of their canonical code (see :mod:`.errors`).
+Each method decodes the request into the dataplane's terms, calls it, and encodes the answer;
+errors leave as the gRPC status of their canonical code (see :mod:`.errors`). The caller's
+deadline bounds the inference, as TF Serving turns it into the run's timeout.
 """
 
 from __future__ import annotations
 
-from google.protobuf import json_format, text_format
-
+from modelship.codecs.examples import examples_to_arrays
+from modelship.codecs.metadata import signature_def_map, status_response
+from modelship.codecs.tensor_proto import from_tensor_proto, to_tensor_proto
 from modelship.errors import InvalidInput, Unimplemented
-from modelship.lifecycle.config import parse_model_config
-from modelship.serving.config import model_server_config_pb2
-from modelship.serving.dataplane import DataPlane, ModelSpec
-from modelship.serving.grpc.errors import Context, grpc_errors
-from modelship.serving.grpc.examples import examples_to_arrays
-from modelship.serving.grpc.generated import (
+from modelship.lifecycle.config import configs_from_message
+from modelship.protos import (
     tfs_model_pb2,
     tfs_model_service_pb2,
     tfs_prediction_service_pb2,
 )
-from modelship.serving.grpc.metering import metered
-from modelship.serving.grpc.tf_tensors import from_tensor_proto, to_tensor_proto
+from modelship.serving.dataplane import DataPlane
+from modelship.serving.grpc.errors import Context, grpc_errors
+from modelship.serving.inference import InferenceRequest, ModelSpec
+from modelship.serving.metrics import API_GRPC
 from modelship.signature import CLASSIFY_METHOD, REGRESS_METHOD
 
 __all__ = ["ModelServicer", "PredictionServicer", "model_spec"]
@@ -38,7 +38,6 @@ def model_spec(spec: tfs_model_pb2.ModelSpec) -> ModelSpec:
         name=spec.name,
         version=spec.version.value if choice == "version" else None,
         label=spec.version_label if choice == "version_label" else None,
-        signature_name=spec.signature_name,
     )
 
 
@@ -48,6 +47,14 @@ def _answer_spec(name: str, version: int, signature_name: str) -> tfs_model_pb2.
     return answer
 
 
+def _examples(request_input: pb.Input, signature_name: str, context: Context) -> InferenceRequest:
+    return InferenceRequest(
+        lambda signature, _: examples_to_arrays(request_input, signature),
+        signature_name=signature_name,
+        timeout=context.time_remaining(),
+    )
+
+
 class PredictionServicer:
     """``tensorflow.serving.PredictionService`` over a :class:`DataPlane`."""
 
@@ -55,18 +62,19 @@ class PredictionServicer:
         self.dataplane = dataplane
 
     @grpc_errors
-    @metered(lambda r: r.model_spec.name, lambda r: str(r.model_spec.version.value))
     async def Predict(self, request: pb.PredictRequest, context: Context) -> pb.PredictResponse:
         spec = model_spec(request.model_spec)
-        served = self.dataplane.resolve(spec)
-        signature_name, _ = self.dataplane.signature(served, spec.signature_name)
-        inputs = {name: from_tensor_proto(name, t) for name, t in request.inputs.items()}
-        outputs = await self.dataplane.predict(
-            served, signature_name, inputs, output_filter=list(request.output_filter)
+        tensors = request.inputs
+        inference = InferenceRequest(
+            lambda signature, _: {name: from_tensor_proto(name, t) for name, t in tensors.items()},
+            signature_name=request.model_spec.signature_name,
+            output_filter=request.output_filter,
+            timeout=context.time_remaining(),
         )
+        response = await self.dataplane.infer(spec, inference, API_GRPC)
         return pb.PredictResponse(
-            model_spec=_answer_spec(spec.name, served.version, signature_name),
-            outputs={name: to_tensor_proto(value) for name, value in outputs.items()},
+            model_spec=_answer_spec(spec.name, response.version, response.signature_name),
+            outputs={name: to_tensor_proto(value) for name, value in response.outputs.items()},
         )
 
     @grpc_errors
@@ -82,18 +90,13 @@ class PredictionServicer:
         for field in fields:
             if field != "signature_def":
                 raise InvalidInput(f'Metadata field {field} is not supported; use "signature_def"')
-        served = self.dataplane.resolve(spec)
-        signatures = json_format.ParseDict(
-            {"signature_def": self.dataplane.metadata(served)},
-            pb.SignatureDefMap(),
-            ignore_unknown_fields=True,
-        )
+        served, signatures = self.dataplane.signatures(spec)
         response = pb.GetModelMetadataResponse(
             model_spec=_answer_spec(spec.name, served.version, "")
         )
         packed = response.metadata["signature_def"]
         packed.type_url = _SIGNATURE_DEF_TYPE
-        packed.value = signatures.SerializeToString()
+        packed.value = signature_def_map(signatures).SerializeToString()
         return response
 
     @grpc_errors
@@ -101,7 +104,10 @@ class PredictionServicer:
         self, request: pb.ClassificationRequest, context: Context
     ) -> pb.ClassificationResponse:
         spec = model_spec(request.model_spec)
-        result, signature_name, version = await self._classify(spec, request.input)
+        signature_name = request.model_spec.signature_name
+        result, signature_name, version = await self._classify(
+            spec, _examples(request.input, signature_name, context)
+        )
         return pb.ClassificationResponse(
             model_spec=_answer_spec(spec.name, version, signature_name), result=result
         )
@@ -111,7 +117,10 @@ class PredictionServicer:
         self, request: pb.RegressionRequest, context: Context
     ) -> pb.RegressionResponse:
         spec = model_spec(request.model_spec)
-        result, signature_name, version = await self._regress(spec, request.input)
+        signature_name = request.model_spec.signature_name
+        result, signature_name, version = await self._regress(
+            spec, _examples(request.input, signature_name, context)
+        )
         return pb.RegressionResponse(
             model_spec=_answer_spec(spec.name, version, signature_name), result=result
         )
@@ -128,12 +137,13 @@ class PredictionServicer:
         response = pb.MultiInferenceResponse()
         for task in request.tasks:
             spec = model_spec(task.model_spec)
+            examples = _examples(request.input, task.model_spec.signature_name, context)
             answer = response.results.add()
             if task.method_name == CLASSIFY_METHOD:
-                classes, signature_name, version = await self._classify(spec, request.input)
+                classes, signature_name, version = await self._classify(spec, examples)
                 answer.classification_result.CopyFrom(classes)
             elif task.method_name == REGRESS_METHOD:
-                values, signature_name, version = await self._regress(spec, request.input)
+                values, signature_name, version = await self._regress(spec, examples)
                 answer.regression_result.CopyFrom(values)
             else:
                 raise Unimplemented(
@@ -144,28 +154,22 @@ class PredictionServicer:
         return response
 
     async def _classify(
-        self, spec: ModelSpec, request_input: pb.Input
+        self, spec: ModelSpec, examples: InferenceRequest
     ) -> tuple[pb.ClassificationResult, str, int]:
-        served = self.dataplane.resolve(spec)
-        signature_name, signature = self.dataplane.signature(served, spec.signature_name)
-        inputs = examples_to_arrays(request_input, signature)
-        rows = await self.dataplane.classify(served, signature_name, inputs)
+        response, rows = await self.dataplane.classify(spec, examples, API_GRPC)
         result = pb.ClassificationResult()
         for row in rows:
             result.classifications.add().classes.extend(
                 pb.Class(label=label, score=score) for label, score in row
             )
-        return result, signature_name, served.version
+        return result, response.signature_name, response.version
 
     async def _regress(
-        self, spec: ModelSpec, request_input: pb.Input
+        self, spec: ModelSpec, examples: InferenceRequest
     ) -> tuple[pb.RegressionResult, str, int]:
-        served = self.dataplane.resolve(spec)
-        signature_name, signature = self.dataplane.signature(served, spec.signature_name)
-        inputs = examples_to_arrays(request_input, signature)
-        values = await self.dataplane.regress(served, signature_name, inputs)
+        response, values = await self.dataplane.regress(spec, examples, API_GRPC)
         result = pb.RegressionResult(regressions=[pb.Regression(value=v) for v in values])
-        return result, signature_name, served.version
+        return result, response.signature_name, response.version
 
 
 class ModelServicer:
@@ -178,10 +182,7 @@ class ModelServicer:
     async def GetModelStatus(
         self, request: tfs_model_service_pb2.GetModelStatusRequest, context: Context
     ) -> tfs_model_service_pb2.GetModelStatusResponse:
-        statuses = self.dataplane.status(model_spec(request.model_spec))
-        response = tfs_model_service_pb2.GetModelStatusResponse()
-        json_format.ParseDict({"model_version_status": statuses}, response)
-        return response
+        return status_response(self.dataplane.status(model_spec(request.model_spec)))
 
     @grpc_errors
     async def HandleReloadConfigRequest(
@@ -189,15 +190,9 @@ class ModelServicer:
     ) -> tfs_model_service_pb2.ReloadConfigResponse:
         if not request.HasField("config"):
             raise InvalidInput("ReloadConfigRequest.config is required")
-        # The same field numbers as the config file's message, whose parser checks it; fields
-        # this service does not name (version policies) travel on as unknown fields.
-        config = model_server_config_pb2.ModelServerConfig.FromString(
-            request.config.SerializeToString()
-        )
-        text = text_format.MessageToString(config)
-        configs = parse_model_config(text, origin="ReloadConfigRequest")
+        configs = configs_from_message(request.config, origin="ReloadConfigRequest")
         # Answers once the new list is served: by this process, and by every other worker.
-        await self.dataplane.reload_config(configs, text)
+        await self.dataplane.reload_config(configs)
         # A default StatusProto is error_code OK with no message.
         return tfs_model_service_pb2.ReloadConfigResponse(
             status=tfs_model_service_pb2.StatusProto()

@@ -20,7 +20,7 @@ import grpc
 from google.protobuf import text_format
 
 from modelship.errors import BadConfig
-from modelship.serving.config import ssl_config_pb2 as pb
+from modelship.protos import ssl_config_pb2 as pb
 
 __all__ = ["read_ssl_config", "server_credentials"]
 

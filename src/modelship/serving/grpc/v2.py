@@ -7,14 +7,16 @@ them. Versions travel as strings; an empty version means the latest available on
 from __future__ import annotations
 
 from modelship import __version__
-from modelship.errors import InvalidInput, VersionNotFound
-from modelship.runtimes.base import Arrays
-from modelship.serving.dataplane import DataPlane, ModelSpec
+from modelship.codecs.metadata import v2_metadata_response
+from modelship.codecs.v2_grpc import decode_input, encode_outputs
+from modelship.codecs.versions import parse_version
+from modelship.errors import InvalidInput
+from modelship.protos import v2_grpc_service_pb2 as pb
+from modelship.serving.dataplane import DataPlane
 from modelship.serving.grpc.errors import Context, grpc_errors
-from modelship.serving.grpc.generated import v2_grpc_service_pb2 as pb
-from modelship.serving.grpc.metering import metered
-from modelship.serving.grpc.v2_tensors import decode_input, encode_outputs
-from modelship.signature import TensorSpec, v2_datatype
+from modelship.serving.inference import InferenceRequest, ModelSpec
+from modelship.serving.metrics import API_GRPC
+from modelship.signature import Arrays
 
 __all__ = ["InferenceServicer"]
 
@@ -22,15 +24,22 @@ __all__ = ["InferenceServicer"]
 def _spec(name: str, version: str) -> ModelSpec:
     if not name:
         raise InvalidInput("the model name is required")
-    if version and not (version.isdigit() and int(version) > 0):
-        raise VersionNotFound(f"Malformed version {version!r}: versions are positive integers")
-    return ModelSpec(name=name, version=int(version) if version else None)
+    return ModelSpec(name=name, version=parse_version(version) if version else None)
 
 
-def _tensor_metadata(name: str, spec: TensorSpec) -> pb.ModelMetadataResponse.TensorMetadata:
-    return pb.ModelMetadataResponse.TensorMetadata(
-        name=name, datatype=v2_datatype(spec.dtype), shape=list(spec.shape)
-    )
+def _inputs(request: pb.ModelInferRequest) -> Arrays:
+    raw = request.raw_input_contents
+    if raw and len(raw) != len(request.inputs):
+        raise InvalidInput(
+            f"raw_input_contents has {len(raw)} entries for {len(request.inputs)} inputs: "
+            "send one per input, in order, or none"
+        )
+    inputs: Arrays = {}
+    for index, tensor in enumerate(request.inputs):
+        if tensor.name in inputs:
+            raise InvalidInput(f"input {tensor.name!r} is given twice")
+        inputs[tensor.name] = decode_input(tensor, raw[index] if raw else None)
+    return inputs
 
 
 class InferenceServicer:
@@ -70,46 +79,25 @@ class InferenceServicer:
         self, request: pb.ModelMetadataRequest, context: Context
     ) -> pb.ModelMetadataResponse:
         spec = _spec(request.name, request.version)
-        served = self.dataplane.resolve(spec)
-        _, signature = self.dataplane.signature(served, "")
-        available = [
-            s["version"]
-            for s in self.dataplane.status(ModelSpec(spec.name))
-            if s["state"] == "AVAILABLE"
-        ]
-        return pb.ModelMetadataResponse(
-            name=spec.name,
-            versions=available,
-            platform=served.require_runtime().name,
-            inputs=[_tensor_metadata(k, v) for k, v in signature.inputs.items()],
-            outputs=[_tensor_metadata(k, v) for k, v in signature.outputs.items()],
-        )
+        return v2_metadata_response(self.dataplane.model_metadata(spec))
 
     @grpc_errors
-    @metered(lambda r: r.model_name, lambda r: r.model_version)
     async def ModelInfer(
         self, request: pb.ModelInferRequest, context: Context
     ) -> pb.ModelInferResponse:
         spec = _spec(request.model_name, request.model_version)
-        served = self.dataplane.resolve(spec)
-        raw = list(request.raw_input_contents)
-        if raw and len(raw) != len(request.inputs):
-            raise InvalidInput(
-                f"raw_input_contents has {len(raw)} entries for {len(request.inputs)} inputs: "
-                "send one per input, in order, or none"
-            )
-        inputs: Arrays = {}
-        for index, tensor in enumerate(request.inputs):
-            if tensor.name in inputs:
-                raise InvalidInput(f"input {tensor.name!r} is given twice")
-            inputs[tensor.name] = decode_input(tensor, raw[index] if raw else None)
-        outputs = await self.dataplane.predict(
-            served, "", inputs, output_filter=[o.name for o in request.outputs]
+        inference = InferenceRequest(
+            lambda signature, _: _inputs(request),
+            output_filter=[o.name for o in request.outputs],
+            timeout=context.time_remaining(),
         )
-        tensors, raw_outputs = encode_outputs(outputs, raw=bool(raw))
+        response = await self.dataplane.infer(spec, inference, API_GRPC)
+        tensors, raw_outputs = encode_outputs(
+            response.outputs, raw=bool(request.raw_input_contents)
+        )
         return pb.ModelInferResponse(
             model_name=spec.name,
-            model_version=str(served.version),
+            model_version=str(response.version),
             id=request.id,
             outputs=tensors,
             raw_output_contents=raw_outputs,

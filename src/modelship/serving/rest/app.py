@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,8 +15,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelship.errors import ModelshipError
 from modelship.serving.dataplane import DataPlane
-from modelship.serving.deadline import Deadline
-from modelship.serving.rest.errors import error_response, handle_modelship_error, handle_unexpected
+from modelship.serving.rest.errors import (
+    REPLICA_HEADER,
+    error_response,
+    handle_modelship_error,
+    handle_unexpected,
+)
 from modelship.serving.rest.fastpath import PredictFastPath
 from modelship.serving.rest.metrics import METRICS_PATHS, metrics_routes
 from modelship.serving.rest.openapi import openapi_routes
@@ -43,7 +46,6 @@ class ReplicaHeader:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.header = (b"x-modelship-replica", socket.gethostname().encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,7 +54,7 @@ class ReplicaHeader:
 
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), self.header]
+                message["headers"] = [*message.get("headers", []), REPLICA_HEADER]
             await send(message)
 
         await self.app(scope, receive, send_with_header)
@@ -79,12 +81,11 @@ def build_app(
         cors: answer CORS preflights and add CORS headers (``--rest_api_enable_cors_support``).
         metrics_paths: where Prometheus metrics are served (``--monitoring_config_file``).
     """
-    # One deadline (and its sweep) for every REST inference of this worker.
-    deadline = Deadline(timeout) if timeout else None
+    timeout = timeout or None
     routes: list[BaseRoute] = [
-        *tf_serving_routes(dataplane, max_body_bytes, deadline),
+        *tf_serving_routes(dataplane, max_body_bytes, timeout),
         *metrics_routes(dataplane.metrics, metrics_paths),
-        *v2_routes(dataplane, max_body_bytes, deadline),
+        *v2_routes(dataplane, max_body_bytes, timeout),
         *(extra_routes or []),
         *openapi_routes(),
     ]
@@ -98,7 +99,7 @@ def build_app(
         lifespan=lifespan,
     )
     app.state.dataplane = dataplane
-    served: ASGIApp = PredictFastPath(ReplicaHeader(app), dataplane, max_body_bytes, deadline)
+    served: ASGIApp = PredictFastPath(ReplicaHeader(app), dataplane, max_body_bytes, timeout)
     if cors:
         # Outermost, so the predict fast path's answers carry the headers too. Like TF Serving:
         # any origin, GET and POST; preflights are answered without reaching the API.

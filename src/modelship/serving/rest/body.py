@@ -1,31 +1,43 @@
-"""Reads a request body under a size limit, so one huge upload cannot exhaust memory."""
+"""Reads a request body under a size limit, so one huge upload cannot exhaust memory.
+
+One reader for the predict fast path and the routed app alike: both hand it the ASGI scope
+and ``receive`` (a Starlette ``Request`` exposes them).
+"""
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.types import Receive, Scope
 
-from modelship.errors import InvalidInput, PayloadTooLarge
+from modelship.errors import ClientGone, InvalidInput, PayloadTooLarge
 
 __all__ = ["read_body", "too_large_message"]
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, or :class:`PayloadTooLarge` as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise InvalidInput("Content-Length must be a number of bytes")
-        if int(declared) > limit:
-            raise PayloadTooLarge(too_large_message(int(declared), limit))
-        return await request.body()
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole body, or :class:`PayloadTooLarge` as soon as it passes ``limit`` bytes.
+
+    Raises:
+        ClientGone: the client disconnected before the body was complete.
+    """
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if not (value.isdigit() and value.isascii()):
+                raise InvalidInput("Content-Length must be a number of bytes")
+            if len(value) > 18 or int(value) > limit:
+                raise PayloadTooLarge(too_large_message(int(value), limit))
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone("the client disconnected before sending the whole body")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(too_large_message(size, limit))
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def too_large_message(size: int, limit: int) -> str:

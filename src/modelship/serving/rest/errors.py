@@ -1,8 +1,10 @@
-"""Maps modelship's errors to HTTP answers, once, with TF Serving's status table."""
+"""Maps modelship's errors to HTTP answers, once, with TF Serving's status table; shared by the
+predict fast path and the routed app."""
 
 from __future__ import annotations
 
 import logging
+import socket
 
 import orjson
 from starlette.requests import Request
@@ -10,7 +12,16 @@ from starlette.responses import Response
 
 from modelship.errors import ModelshipError, PayloadTooLarge
 
-__all__ = ["HTTP_STATUS", "error_response", "handle_modelship_error", "handle_unexpected"]
+__all__ = [
+    "HTTP_STATUS",
+    "JSON_HEADER",
+    "REPLICA_HEADER",
+    "error_answer",
+    "error_response",
+    "handle_modelship_error",
+    "handle_unexpected",
+    "unexpected_answer",
+]
 
 logger = logging.getLogger("modelship.rest")
 
@@ -35,6 +46,23 @@ HTTP_STATUS = {
     "DATA_LOSS": 500,
 }
 
+JSON_HEADER = (b"content-type", b"application/json")
+# Names the answering replica (its hostname) on every response, for load-balancer checks.
+REPLICA_HEADER = (b"x-modelship-replica", socket.gethostname().encode())
+
+
+def error_answer(exc: ModelshipError) -> tuple[int, bytes]:
+    """The HTTP status and TF Serving's ``{"error": "..."}`` body for ``exc``."""
+    status = 413 if isinstance(exc, PayloadTooLarge) else HTTP_STATUS.get(exc.code, 500)
+    return status, orjson.dumps({"error": exc.message})
+
+
+def unexpected_answer(exc: Exception, method: str, path: str) -> tuple[int, bytes]:
+    """A bug of ours, or a runtime failing on input that passed validation: log the traceback,
+    tell the client what failed (500), and keep serving."""
+    logger.error("unexpected error on %s %s", method, path, exc_info=exc)
+    return 500, orjson.dumps({"error": f"internal error: {type(exc).__name__}: {exc}"})
+
 
 def error_response(message: str, status: int) -> Response:
     """TF Serving's error body: ``{"error": "..."}`` as JSON."""
@@ -46,12 +74,10 @@ def error_response(message: str, status: int) -> Response:
 async def handle_modelship_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, ModelshipError):  # pragma: no cover - registered for this type only
         return await handle_unexpected(request, exc)
-    status = 413 if isinstance(exc, PayloadTooLarge) else HTTP_STATUS.get(exc.code, 500)
-    return error_response(exc.message, status)
+    status, body = error_answer(exc)
+    return Response(body, status_code=status, media_type="application/json")
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    # A bug of ours, or a runtime failing on input that passed validation: log the traceback,
-    # tell the client what failed, and keep serving.
-    logger.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_response(f"internal error: {type(exc).__name__}: {exc}", 500)
+    status, body = unexpected_answer(exc, request.method, request.url.path)
+    return Response(body, status_code=status, media_type="application/json")

@@ -1,4 +1,4 @@
-"""TensorFlow Serving's REST API (``/v1/...``): parse, call the dataplane, encode.
+"""TensorFlow Serving's REST API (``/v1/...``): decode, call the dataplane, encode.
 
 Paths, bodies and errors follow TF Serving's ``api_rest.md``, so its curl examples and clients
 work unchanged.
@@ -6,6 +6,7 @@ work unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -13,36 +14,36 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from modelship.errors import InvalidInput, VersionNotFound
-from modelship.registry import ServedVersion
-from modelship.serving.dataplane import DataPlane, ModelSpec
-from modelship.serving.deadline import Deadline, within
+from modelship.codecs.examples import parse_examples
+from modelship.codecs.metadata import signature_def_json, status_json
+from modelship.codecs.tfs_json import (
+    decode_body,
+    encode_outputs,
+    find_images,
+    images_array,
+    parse_predict_body,
+)
+from modelship.data.images import ImagePreprocessing
+from modelship.errors import InvalidInput
+from modelship.serving.dataplane import DataPlane
+from modelship.serving.deadline import REST_TIMEOUT
+from modelship.serving.inference import InferenceRequest, ModelSpec
 from modelship.serving.metrics import API_REST_TFS
-from modelship.serving.preprocess import find_images, image_spec, images_array
 from modelship.serving.rest.body import read_body
-from modelship.serving.tfs_examples import parse_examples
-from modelship.serving.tfs_json import decode_body, encode_outputs, parse_predict_body
-from modelship.serving.topk import add_top_k, requested_top_k
+from modelship.serving.rest.paths import spec_of
+from modelship.serving.topk import requested_top_k
+from modelship.signature import Arrays, Signature
 
-__all__ = ["predict_body", "tf_serving_routes"]
+__all__ = ["predict", "tf_serving_routes"]
 
 _PREFIXES = ("", "/versions/{version}", "/labels/{label}")
 
-
-def _json(data: Any) -> Response:
-    return Response(orjson.dumps(data), media_type="application/json")
+ReadBody = Callable[[], Awaitable[bytes]]
 
 
-def _spec(request: Request) -> ModelSpec:
-    params = request.path_params
-    version = params.get("version")
-    if version is not None and not (version.isdigit() and int(version) > 0):
-        raise VersionNotFound(f"Malformed version {version!r}: versions are positive integers")
-    return ModelSpec(
-        name=params["model"],
-        version=int(version) if version is not None else None,
-        label=params.get("label"),
-    )
+def _json(data: Any, version: int | None = None) -> Response:
+    headers = {"x-model-version": str(version)} if version is not None else None
+    return Response(orjson.dumps(data), media_type="application/json", headers=headers)
 
 
 def _requested_signature(body: Any) -> str:
@@ -53,47 +54,58 @@ def _requested_signature(body: Any) -> str:
     return requested
 
 
-async def predict_body(
-    dataplane: DataPlane, served: ServedVersion, raw: bytes, deadline: Deadline | None = None
-) -> bytes:
-    """The JSON answer to a predict request body addressed to ``served``.
+async def predict(
+    dataplane: DataPlane, spec: ModelSpec, read: ReadBody, timeout: float | None
+) -> tuple[bytes, int]:
+    """TF Serving's predict: the JSON answer and the version that computed it.
 
     Args:
-        deadline: the inference's deadline (``--rest_api_timeout_in_ms``); None: no limit.
+        read: reads the request body (once the version is resolved).
+        timeout: the inference's deadline (``--rest_api_timeout_in_ms``); None: no limit.
     """
-    body = decode_body(raw)
-    signature_name, signature = dataplane.signature(served, _requested_signature(body))
-    top_k = requested_top_k(body)
-    # An image model also takes {"b64": ...} images, decoded by the dataplane; anything else
-    # is a plain JSON tensor.
-    found = find_images(body, signature) if image_spec(served) is not None else None
-    if found is not None:
-        name, values, row_format = found
-        arrays = {name: images_array(values)}
-    else:
-        arrays, row_format = parse_predict_body(body, signature)
-    outputs = await within(dataplane.predict(served, signature_name, arrays), deadline, "predict")
-    if top_k is not None:
-        labels = served.manifest.labels if served.manifest is not None else []
-        outputs = add_top_k(outputs, labels, top_k)
-    return encode_outputs(outputs, row_format)
+    row_format = True
+
+    async def request() -> InferenceRequest:
+        body = decode_body(await read())
+
+        def inputs(signature: Signature, image: ImagePreprocessing | None) -> Arrays:
+            nonlocal row_format
+            # An image model also takes {"b64": ...} images, decoded by the dataplane.
+            found = find_images(body, signature) if image is not None else None
+            if found is not None:
+                name, values, row_format = found
+                return {name: images_array(values)}
+            arrays, row_format = parse_predict_body(body, signature)
+            return arrays
+
+        return InferenceRequest(
+            inputs,
+            signature_name=_requested_signature(body),
+            top_k=requested_top_k(body),
+            timeout=timeout,
+            timeout_source=REST_TIMEOUT,
+        )
+
+    response = await dataplane.infer(spec, request, API_REST_TFS)
+    return encode_outputs(response.outputs, row_format), response.version
 
 
 def tf_serving_routes(
-    dataplane: DataPlane, max_body_bytes: int, deadline: Deadline | None = None
+    dataplane: DataPlane, max_body_bytes: int, timeout: float | None = None
 ) -> list[Route]:
     """Starlette routes for status, metadata and predict/classify/regress.
 
     Args:
-        deadline: the inferences' deadline; None: no limit.
+        timeout: the inferences' deadline in seconds; None: no limit.
     """
 
     async def status(request: Request) -> Response:
-        return _json({"model_version_status": dataplane.status(_spec(request))})
+        return _json(status_json(dataplane.status(spec_of(request.path_params))))
 
     async def metadata(request: Request) -> Response:
-        spec = _spec(request)
-        served = dataplane.resolve(spec)
+        spec = spec_of(request.path_params)
+        served, signatures = dataplane.signatures(spec)
+        signature_def = {name: signature_def_json(s) for name, s in signatures.items()}
         return _json(
             {
                 "model_spec": {
@@ -102,7 +114,7 @@ def tf_serving_routes(
                     "version": str(served.version),
                 },
                 "metadata": {
-                    "signature_def": {"signature_def": dataplane.metadata(served)},
+                    "signature_def": {"signature_def": signature_def},
                     # modelship's additions; TF Serving's clients read only signature_def.
                     "modelship": dataplane.lineage(served),
                 },
@@ -111,45 +123,34 @@ def tf_serving_routes(
 
     async def verb(request: Request) -> Response:
         name = request.path_params["verb"]
+        if name not in ("predict", "classify", "regress"):
+            raise InvalidInput(f"unknown method :{name}; use :predict, :classify or :regress")
+        spec = spec_of(request.path_params)
+
+        async def read() -> bytes:
+            return await read_body(request.scope, request.receive, max_body_bytes)
+
         if name == "predict":
-            return await predict(request)
-        if name in ("classify", "regress"):
-            return await classify_or_regress(request, name)
-        raise InvalidInput(f"unknown method :{name}; use :predict, :classify or :regress")
+            answer, version = await predict(dataplane, spec, read, timeout)
+            return Response(
+                answer, media_type="application/json", headers={"x-model-version": str(version)}
+            )
 
-    async def predict(request: Request) -> Response:
-        spec = _spec(request)
-        with dataplane.metrics.timed(spec.name, API_REST_TFS, str(spec.version or "")) as timer:
-            served = dataplane.resolve(spec)
-            timer.version = str(served.version)
-            return await _predict(request, served)
+        async def examples() -> InferenceRequest:
+            body = decode_body(await read())
+            return InferenceRequest(
+                lambda signature, _: parse_examples(body, signature),
+                signature_name=_requested_signature(body),
+                timeout=timeout,
+                timeout_source=REST_TIMEOUT,
+            )
 
-    async def _predict(request: Request, served: ServedVersion) -> Response:
-        raw = await read_body(request, max_body_bytes)
-        answer = await predict_body(dataplane, served, raw, deadline)
-        return Response(
-            answer, media_type="application/json", headers={"x-model-version": str(served.version)}
-        )
-
-    async def classify_or_regress(request: Request, method: str) -> Response:
-        served = dataplane.resolve(_spec(request))
-        body = decode_body(await read_body(request, max_body_bytes))
-        signature_name, signature = dataplane.signature(served, _requested_signature(body))
-        inputs = parse_examples(body, signature)
         results: Any
-        if method == "classify":
-            results = await within(
-                dataplane.classify(served, signature_name, inputs), deadline, method
-            )
+        if name == "classify":
+            response, results = await dataplane.classify(spec, examples, API_REST_TFS)
         else:
-            results = await within(
-                dataplane.regress(served, signature_name, inputs), deadline, method
-            )
-        return Response(
-            orjson.dumps({"results": results}),
-            media_type="application/json",
-            headers={"x-model-version": str(served.version)},
-        )
+            response, results = await dataplane.regress(spec, examples, API_REST_TFS)
+        return _json({"results": results}, response.version)
 
     routes: list[Route] = []
     for prefix in _PREFIXES:

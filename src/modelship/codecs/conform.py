@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from modelship.errors import InvalidInput
-from modelship.runtimes.base import Arrays
-from modelship.signature import Signature, TensorSpec
+from modelship.signature import Arrays, Signature, TensorSpec
 
 __all__ = ["batch_size", "conform_inputs"]
 

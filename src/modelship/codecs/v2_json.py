@@ -9,34 +9,18 @@ body (``np.frombuffer``): no copy and no per-element Python work.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import orjson
 
+from modelship.codecs import dtypes
+from modelship.codecs.bytes_framing import join_bytes, split_bytes
 from modelship.errors import InvalidInput
-from modelship.runtimes.base import Arrays
+from modelship.signature import Arrays
 
-__all__ = ["DATATYPES", "V2Request", "decode_request", "encode_response"]
-
-DATATYPES: dict[str, np.dtype[Any]] = {
-    "BOOL": np.dtype(np.bool_),
-    "UINT8": np.dtype("<u1"),
-    "UINT16": np.dtype("<u2"),
-    "UINT32": np.dtype("<u4"),
-    "UINT64": np.dtype("<u8"),
-    "INT8": np.dtype("<i1"),
-    "INT16": np.dtype("<i2"),
-    "INT32": np.dtype("<i4"),
-    "INT64": np.dtype("<i8"),
-    "FP16": np.dtype("<f2"),
-    "FP32": np.dtype("<f4"),
-    "FP64": np.dtype("<f8"),
-    "BYTES": np.dtype(object),
-}
-_BY_KIND = {(dt.kind, dt.itemsize): name for name, dt in DATATYPES.items() if dt.kind != "O"}
+__all__ = ["V2Request", "decode_request", "encode_response"]
 
 
 @dataclass
@@ -108,15 +92,16 @@ def _decode_input(
     if not isinstance(name, str):
         raise InvalidInput(f'input {index} has no "name"')
     datatype = tensor.get("datatype")
-    if datatype not in DATATYPES:
+    entry = dtypes.by_v2(datatype) if isinstance(datatype, str) else None
+    if entry is None:
         raise InvalidInput(
             f"input {name!r}: datatype {datatype!r} is not supported; use one of "
-            + ", ".join(DATATYPES)
+            + ", ".join(d.v2 for d in dtypes.DTYPES)
         )
     shape = tensor.get("shape")
     if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
         raise InvalidInput(f"input {name!r}: shape must be a list of non-negative integers")
-    dtype = DATATYPES[datatype]
+    dtype = entry.little_endian
     count = int(np.prod(shape)) if shape else 1
     size = (tensor.get("parameters") or {}).get("binary_data_size")
     if size is not None:
@@ -127,7 +112,7 @@ def _decode_input(
             )
         chunk = binary[offset : offset + size]
         if dtype.kind == "O":
-            flat = _split_bytes(name, chunk)
+            flat = split_bytes(name, chunk)
         else:
             if size != count * dtype.itemsize:
                 raise InvalidInput(
@@ -162,23 +147,6 @@ def _from_json(name: str, data: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, An
         raise InvalidInput(f"input {name!r}: data must be {dtype.name} values: {exc}") from exc
 
 
-def _split_bytes(name: str, chunk: memoryview) -> np.ndarray[Any, Any]:
-    items: list[bytes] = []
-    offset = 0
-    while offset < len(chunk):
-        if offset + 4 > len(chunk):
-            raise InvalidInput(f"input {name!r}: BYTES data ends inside a length prefix")
-        (length,) = struct.unpack_from("<I", chunk, offset)
-        offset += 4
-        if offset + length > len(chunk):
-            raise InvalidInput(f"input {name!r}: a BYTES element runs past its data")
-        items.append(bytes(chunk[offset : offset + length]))
-        offset += length
-    flat = np.empty(len(items), dtype=object)
-    flat[:] = items
-    return flat
-
-
 def _optional_str(value: Any, key: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -187,14 +155,10 @@ def _optional_str(value: Any, key: str) -> str | None:
 
 def datatype_of(array: np.ndarray[Any, Any]) -> str:
     """The V2 datatype name of a numpy array (BYTES for strings and objects)."""
-    if array.dtype.kind in "OSU":
-        return "BYTES"
-    if array.dtype.kind == "b":
-        return "BOOL"
-    name = _BY_KIND.get((array.dtype.kind, array.dtype.itemsize))
-    if name is None:
+    entry = dtypes.for_array(array)
+    if entry is None:
         raise InvalidInput(f"outputs of type {array.dtype} cannot be sent over V2")
-    return name
+    return entry.v2
 
 
 def encode_response(
@@ -227,12 +191,8 @@ def encode_response(
 
 def _raw(array: np.ndarray[Any, Any], datatype: str) -> bytes:
     if datatype == "BYTES":
-        parts = []
-        for value in array.reshape(-1).tolist():
-            data = value.encode() if isinstance(value, str) else bytes(value)
-            parts.append(struct.pack("<I", len(data)) + data)
-        return b"".join(parts)
-    return np.ascontiguousarray(array, dtype=DATATYPES[datatype]).tobytes()
+        return join_bytes(array)
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
 
 
 def _text(value: Any) -> Any:

@@ -1,4 +1,8 @@
-"""Code generated from ../protos by scripts/gen-protos.sh; edit the .proto files, not this.
+"""Every protobuf message modelship reads or writes: TF Serving's and the Open Inference
+Protocol's APIs, tf.Example and TensorProto, and TF Serving's config files.
+
+The ``*_pb2`` modules are generated from the ``.proto`` files beside them by
+``scripts/gen-protos.sh`` (``make protos``); edit the ``.proto`` files, not them.
 
 Every generated module registers its descriptors in :data:`POOL`, a descriptor pool of
 modelship's own: the default pool may already hold other definitions of the same names

@@ -1,7 +1,8 @@
-"""``tf.train.Example`` lists (the Input of Classify, Regress, MultiInference) to named arrays.
+"""Examples (the input of Classify, Regress, MultiInference) to named arrays: ``tf.train.Example``
+lists over gRPC, ``{"context"?, "examples": [{...}]}`` bodies over REST.
 
 Each signature input is read from the feature of the same name: one row per example, the
-context example's features shared by all, ``float_list``/``int64_list``/``bytes_list`` as
+context's features shared by all; over gRPC ``float_list``/``int64_list``/``bytes_list`` are
 float32/int64/bytes. The dataplane then conforms the arrays to the signature as for Predict.
 """
 
@@ -11,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from modelship.codecs.tfs_json import to_array
 from modelship.errors import InvalidInput
-from modelship.runtimes.base import Arrays
-from modelship.serving.grpc.generated import tf_example_pb2, tfs_prediction_service_pb2
-from modelship.signature import Signature
+from modelship.protos import tf_example_pb2, tfs_prediction_service_pb2
+from modelship.signature import Arrays, Signature
 
-__all__ = ["examples_to_arrays"]
+__all__ = ["examples_to_arrays", "parse_examples"]
 
 _KINDS: dict[str, np.dtype[Any]] = {
     "float_list": np.dtype(np.float32),
@@ -79,3 +80,29 @@ def _feature(
         row[:] = list(values)
         return row
     return np.asarray(values, dtype=_KINDS[kind])
+
+
+def parse_examples(body: Any, signature: Signature) -> Arrays:
+    """The named input arrays a classify or regress body describes."""
+    if not isinstance(body, dict):
+        raise InvalidInput('the body must be a JSON object such as {"examples": [{...}]}')
+    examples = body.get("examples")
+    if not isinstance(examples, list) or not examples:
+        raise InvalidInput('"examples" must be a non-empty list of objects, one per example')
+    context = body.get("context", {})
+    if not isinstance(context, dict):
+        raise InvalidInput('"context" must be an object of features shared by every example')
+    columns: dict[str, list[Any]] = {name: [] for name in signature.inputs}
+    for i, example in enumerate(examples):
+        if not isinstance(example, dict):
+            raise InvalidInput(f"example {i} is not an object of features")
+        features = {**context, **example}
+        missing = [name for name in signature.inputs if name not in features]
+        if missing:
+            raise InvalidInput(
+                f"example {i} lacks feature(s) {', '.join(missing)}; the signature takes "
+                f"{', '.join(signature.inputs)}"
+            )
+        for name in signature.inputs:
+            columns[name].append(features[name])
+    return {name: to_array(name, values, signature) for name, values in columns.items()}

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from modelship.codecs.conform import conform_inputs
 from modelship.errors import InvalidInput
-from modelship.serving.inputs import conform_inputs
 from modelship.signature import Signature, TensorSpec
 
 FLAT = Signature({"images": TensorSpec("float32", (-1, 784))}, {})

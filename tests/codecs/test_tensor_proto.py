@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from modelship.codecs.tensor_proto import from_tensor_proto, to_tensor_proto
 from modelship.errors import InvalidInput
-from modelship.serving.grpc.generated.tf_tensor_pb2 import TensorProto
-from modelship.serving.grpc.tf_tensors import from_tensor_proto, to_tensor_proto
+from modelship.protos.tf_tensor_pb2 import TensorProto
 
 tf = pytest.importorskip("tensorflow")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from modelship.codecs.v2_grpc import decode_input, encode_outputs, raw_bytes
 from modelship.errors import InvalidInput
-from modelship.serving.grpc.generated import v2_grpc_service_pb2 as pb
-from modelship.serving.grpc.v2_tensors import decode_input, encode_outputs, raw_bytes
+from modelship.protos import v2_grpc_service_pb2 as pb
 
 utils = pytest.importorskip("tritonclient.utils")
 

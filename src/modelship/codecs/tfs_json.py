@@ -18,10 +18,17 @@ import numpy as np
 import orjson
 
 from modelship.errors import InvalidInput
-from modelship.runtimes.base import Arrays
-from modelship.signature import Signature
+from modelship.signature import Arrays, Signature
 
-__all__ = ["decode_body", "encode_outputs", "parse_predict_body"]
+__all__ = [
+    "decode_body",
+    "encode_outputs",
+    "find_images",
+    "images_array",
+    "is_b64",
+    "parse_predict_body",
+    "to_array",
+]
 
 
 # Bodies at least this large are parsed with the garbage collector paused (see decode_body).
@@ -226,3 +233,46 @@ def _strings(value: Any, as_b64: bool) -> Any:
             return {"b64": base64.b64encode(value).decode()}
         return value.decode("utf-8", errors="replace")
     return value
+
+
+def is_b64(value: Any) -> bool:
+    """Whether ``value`` is one ``{"b64": ...}`` object, TF Serving's form of binary data."""
+    return isinstance(value, dict) and set(value) == {"b64"}
+
+
+def find_images(body: Any, signature: Signature) -> tuple[str, list[Any], bool] | None:
+    """The b64 values of an image request: ``(input name, values, row format)``.
+
+    Accepted shapes: ``{"instances": [{"b64": ...}, ...]}``, ``{"instances": [{"<input>":
+    {"b64": ...}}, ...]}``, ``{"inputs": {"b64": ...}}``, ``{"inputs": [{"b64": ...}, ...]}``
+    and ``{"inputs": {"<input>": [...]}}``. Anything else (floats, both keys, no key) returns
+    ``None`` and is left to the plain JSON tensor parser, which explains what is wrong.
+    """
+    if not isinstance(body, dict) or ("instances" in body) == ("inputs" in body):
+        return None
+    if len(signature.inputs) != 1:
+        return None
+    (name,) = signature.inputs
+    row_format = "instances" in body
+    value = body["instances"] if row_format else body["inputs"]
+    if isinstance(value, dict) and set(value) == {name}:
+        value = value[name]
+    if is_b64(value):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        return None
+    if row_format and isinstance(value[0], dict) and set(value[0]) == {name}:
+        value = [item.get(name) if isinstance(item, dict) else item for item in value]
+    if not is_b64(value[0]):
+        return None
+    return name, value, row_format
+
+
+def images_array(values: list[Any]) -> np.ndarray[Any, Any]:
+    """A 1-D object array holding ``values`` as they are (b64 objects or bytes), one per image.
+
+    Base64 is decoded later, on the decoder's threads, not on the event loop.
+    """
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array

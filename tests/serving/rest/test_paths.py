@@ -1,11 +1,12 @@
-"""The predict fast path: which paths it takes, and that its answers match the routed ones."""
+"""REST paths: which ones the predict fast path takes, and versions checked once for all."""
 
 from __future__ import annotations
 
 import pytest
 
-from modelship.serving.dataplane import ModelSpec
-from modelship.serving.rest.fastpath import parse_predict_path
+from modelship.errors import VersionNotFound
+from modelship.serving.inference import ModelSpec
+from modelship.serving.rest.paths import parse_predict_path, spec_of
 from tests.conftest import RunningServer
 
 
@@ -15,10 +16,8 @@ from tests.conftest import RunningServer
         ("/v1/models/toy:predict", ModelSpec("toy")),
         ("/v1/models/toy/versions/3:predict", ModelSpec("toy", version=3)),
         ("/v1/models/toy/labels/stable:predict", ModelSpec("toy", label="stable")),
-        # Left to the routed app, which answers them with its own messages:
+        # Left to the routed app:
         ("/v1/models/toy:classify", None),
-        ("/v1/models/toy/versions/x:predict", None),
-        ("/v1/models/toy/versions/0:predict", None),
         ("/v1/models/toy/other/1:predict", None),
         ("/v1/models/:predict", None),
         ("/v2/models/toy:predict", None),
@@ -28,7 +27,21 @@ def test_predict_paths_are_recognised(path: str, spec: ModelSpec | None) -> None
     assert parse_predict_path(path) == spec
 
 
-def test_fast_and_routed_errors_agree(toy_server: RunningServer) -> None:
+@pytest.mark.parametrize("version", ["x", "0", "-1", "\u00b2", "1" * 5000, "9223372036854775808"])
+def test_malformed_versions_are_not_found(version: str) -> None:
+    with pytest.raises(VersionNotFound, match="Malformed version"):
+        parse_predict_path(f"/v1/models/toy/versions/{version}:predict")
+    with pytest.raises(VersionNotFound, match="Malformed version"):
+        spec_of({"model": "toy", "version": version})
+
+
+def test_route_parameters_name_the_model_version_or_label() -> None:
+    assert spec_of({"model": "toy"}) == ModelSpec("toy")
+    assert spec_of({"model": "toy", "version": "7"}) == ModelSpec("toy", version=7)
+    assert spec_of({"model": "toy", "label": "canary"}) == ModelSpec("toy", label="canary")
+
+
+def test_predict_errors_are_json_with_the_status_of_their_code(toy_server: RunningServer) -> None:
     import httpx
 
     fast = httpx.post(f"{toy_server.url}/v1/models/toy:predict", content=b"{nope")

@@ -8,8 +8,8 @@ import struct
 import numpy as np
 import pytest
 
+from modelship.codecs.v2_json import V2Request, decode_request, encode_response
 from modelship.errors import InvalidInput
-from modelship.serving.v2_json import V2Request, decode_request, encode_response
 
 
 def test_binary_bytes_elements_are_length_prefixed() -> None:

@@ -1,5 +1,6 @@
 from . import tf_error_codes_pb2 as _tf_error_codes_pb2
 from . import tfs_model_pb2 as _tfs_model_pb2
+from . import model_server_config_pb2 as _model_server_config_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -53,44 +54,13 @@ class GetModelStatusResponse(_message.Message):
     model_version_status: _containers.RepeatedCompositeFieldContainer[ModelVersionStatus]
     def __init__(self, model_version_status: _Optional[_Iterable[_Union[ModelVersionStatus, _Mapping]]] = ...) -> None: ...
 
-class ModelConfig(_message.Message):
-    __slots__ = ("name", "base_path", "model_platform", "version_labels")
-    class VersionLabelsEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: int
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
-    NAME_FIELD_NUMBER: _ClassVar[int]
-    BASE_PATH_FIELD_NUMBER: _ClassVar[int]
-    MODEL_PLATFORM_FIELD_NUMBER: _ClassVar[int]
-    VERSION_LABELS_FIELD_NUMBER: _ClassVar[int]
-    name: str
-    base_path: str
-    model_platform: str
-    version_labels: _containers.ScalarMap[str, int]
-    def __init__(self, name: _Optional[str] = ..., base_path: _Optional[str] = ..., model_platform: _Optional[str] = ..., version_labels: _Optional[_Mapping[str, int]] = ...) -> None: ...
-
-class ModelConfigList(_message.Message):
-    __slots__ = ("config",)
-    CONFIG_FIELD_NUMBER: _ClassVar[int]
-    config: _containers.RepeatedCompositeFieldContainer[ModelConfig]
-    def __init__(self, config: _Optional[_Iterable[_Union[ModelConfig, _Mapping]]] = ...) -> None: ...
-
-class ModelServerConfig(_message.Message):
-    __slots__ = ("model_config_list",)
-    MODEL_CONFIG_LIST_FIELD_NUMBER: _ClassVar[int]
-    model_config_list: ModelConfigList
-    def __init__(self, model_config_list: _Optional[_Union[ModelConfigList, _Mapping]] = ...) -> None: ...
-
 class ReloadConfigRequest(_message.Message):
     __slots__ = ("config", "metric_names")
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     METRIC_NAMES_FIELD_NUMBER: _ClassVar[int]
-    config: ModelServerConfig
+    config: _model_server_config_pb2.ModelServerConfig
     metric_names: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, config: _Optional[_Union[ModelServerConfig, _Mapping]] = ..., metric_names: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, config: _Optional[_Union[_model_server_config_pb2.ModelServerConfig, _Mapping]] = ..., metric_names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ReloadConfigResponse(_message.Message):
     __slots__ = ("status",)

@@ -6,8 +6,8 @@ import numpy as np
 import orjson
 import pytest
 
+from modelship.codecs.tfs_json import decode_body, encode_outputs, parse_predict_body
 from modelship.errors import InvalidInput
-from modelship.serving.tfs_json import decode_body, encode_outputs, parse_predict_body
 from modelship.signature import Signature, TensorSpec
 
 ONE = Signature({"x": TensorSpec("float32", (-1, 3))}, {"y": TensorSpec("float32", (-1, 2))})

@@ -1,0 +1,67 @@
+"""The protocol-neutral inference request and response that every front end speaks.
+
+The four front ends (TF Serving REST and gRPC, the Open Inference Protocol over REST and gRPC)
+decode their wire format into an :class:`InferenceRequest`, call the dataplane once, and encode
+the :class:`InferenceResponse`; nothing else of a request's path is theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from modelship.data.images import ImagePreprocessing
+from modelship.signature import Arrays, Signature
+
+__all__ = ["InferenceRequest", "InferenceResponse", "InputDecoder", "ModelSpec", "RequestSource"]
+
+# Reads a request's input arrays once its signature (and image preprocessing, for image models)
+# is known: TF Serving's JSON names its inputs only by their place in the signature.
+InputDecoder = Callable[[Signature, ImagePreprocessing | None], Arrays]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """Which model and version (or version label) a request addresses, as in TF Serving."""
+
+    name: str
+    version: int | None = None
+    label: str | None = None
+
+
+@dataclass(slots=True)
+class InferenceRequest:
+    """One inference, whatever protocol it came in.
+
+    Attributes:
+        inputs: the named input arrays, or how to decode them once the signature is known.
+            Encoded images (bytes or ``{"b64": ...}`` objects) of an image model are decoded
+            by the dataplane.
+        signature_name: the signature to run; empty means ``serving_default``.
+        output_filter: the outputs to return, in that order; empty returns all.
+        top_k: add the ``k`` best ``classes`` and their ``scores`` to the outputs.
+        timeout: seconds the inference may take (None: no limit); ``timeout_source`` says
+            where the limit comes from, for the error message.
+    """
+
+    inputs: Arrays | InputDecoder
+    signature_name: str = ""
+    output_filter: Sequence[str] = ()
+    top_k: int | None = None
+    timeout: float | None = None
+    timeout_source: str = "the caller's deadline"
+
+
+# A request, or how to read it once the version is resolved (a REST body is read only then).
+RequestSource = InferenceRequest | Callable[[], Awaitable[InferenceRequest]]
+
+
+@dataclass(slots=True)
+class InferenceResponse:
+    """The outputs of one inference and the version that computed them."""
+
+    model: str
+    version: int
+    signature_name: str
+    outputs: Arrays
+    labels: list[str] = field(default_factory=list)
