@@ -127,6 +127,7 @@ class DataPlane:
         started = time.perf_counter()
         version, code = str(spec.version or ""), "OK"
         served: ServedVersion | None = None
+        request: InferenceRequest | None = None
         try:
             served = self.registry.acquire(spec.name, spec.version, spec.label)
             version = str(served.version)
@@ -156,7 +157,10 @@ class DataPlane:
             code = exc.code
             raise
         except asyncio.CancelledError:
-            code = "CANCELLED"
+            # gRPC cancels a call at the caller's deadline, often just before the sweep does.
+            timeout = request.timeout if request is not None else None
+            late = timeout is not None and time.perf_counter() - started >= timeout
+            code = "DEADLINE_EXCEEDED" if late else "CANCELLED"
             raise
         except Exception:
             code = "INTERNAL"
