@@ -22,7 +22,7 @@ from modelship.runtimes import (
     load_runtime,
     runtime_for_platform,
 )
-from modelship.runtimes.builtin import BUILTIN_RUNTIMES
+from modelship.runtimes.registry import BUILTIN_RUNTIMES
 from tests.fixtures.toy_models import softmax_linear, write_version
 
 # A runtime another package ships: it serves ``model.echo`` (a number) as ``y = scale * x``.
@@ -155,17 +155,6 @@ def test_options_reach_the_runtime(tmp_path: Path) -> None:
         assert runtime.intra_op_threads == 3  # type: ignore[attr-defined]
     finally:
         runtime.close()
-
-
-def test_separate_thread_keywords_still_work_but_not_with_options(tmp_path: Path) -> None:
-    write_version(tmp_path, 1, softmax_linear(784, 10)[0])
-    runtime = load_runtime(tmp_path / "1", None, threads=2)
-    try:
-        assert runtime.intra_op_threads == 2  # type: ignore[attr-defined]
-    finally:
-        runtime.close()
-    with pytest.raises(TypeError, match="not both"):
-        load_runtime(tmp_path / "1", None, RuntimeOptions(), threads=2)
 
 
 def test_options_refuse_negative_threads_and_freeze_tags() -> None:

@@ -162,9 +162,10 @@ def test_intra_op_threads_size_tensorflows_thread_pools(pair_dir: Path) -> None:
         import json, os, sys
         from pathlib import Path
         import numpy as np
-        from modelship.runtimes import load_runtime
+        from modelship.runtimes import RuntimeOptions, load_runtime
         import tensorflow as tf
-        runtime = load_runtime(Path({str(pair_dir)!r}), threads=int(sys.argv[1]))
+        options = RuntimeOptions(intra_op_threads=int(sys.argv[1]))
+        runtime = load_runtime(Path({str(pair_dir)!r}), options=options)
         runtime.predict(
             "serving_default", {{"a": np.ones((64, 3), np.float32), "b": np.ones(64, np.int64)}}
         )
@@ -208,9 +209,10 @@ def test_inter_op_threads_size_tensorflows_inter_op_pool(pair_dir: Path) -> None
         import json, os
         from pathlib import Path
         import numpy as np
-        from modelship.runtimes import load_runtime
+        from modelship.runtimes import RuntimeOptions, load_runtime
         import tensorflow as tf
-        runtime = load_runtime(Path({str(pair_dir)!r}), threads=2, inter_op_threads=3)
+        options = RuntimeOptions(intra_op_threads=2, inter_op_threads=3)
+        runtime = load_runtime(Path({str(pair_dir)!r}), options=options)
         runtime.predict(
             "serving_default", {{"a": np.ones((64, 3), np.float32), "b": np.ones(64, np.int64)}}
         )

@@ -12,7 +12,7 @@ import torch
 
 from modelship.errors import BadConfig
 from modelship.manifest import Manifest
-from modelship.runtimes import detect_runtime, load_runtime
+from modelship.runtimes import RuntimeOptions, detect_runtime, load_runtime
 from modelship.runtimes.torch import load_torch
 from modelship.training import TrainResult
 from modelship.training.torch_export import load_program
@@ -57,7 +57,7 @@ def test_the_thread_setting_reaches_torch(native_only: Path) -> None:
     # Each worker gets its share of the cores; torch would otherwise use all of them.
     before = torch.get_num_threads()
     wanted = 1 if before != 1 else 2
-    runtime = load_runtime(native_only, threads=wanted)
+    runtime = load_runtime(native_only, options=RuntimeOptions(intra_op_threads=wanted))
     try:
         assert torch.get_num_threads() == wanted
     finally:

@@ -13,7 +13,7 @@ from modelship.lifecycle.compat import require_same_signature
 from modelship.lifecycle.warmup import run_warmup
 from modelship.manifest import MANIFEST_NAME, Manifest
 from modelship.registry import ServedVersion
-from modelship.runtimes import Runtime, load_runtime
+from modelship.runtimes import Runtime, RuntimeOptions, load_runtime
 from modelship.settings import ServeSettings
 
 __all__ = ["Loaded", "Loader"]
@@ -75,13 +75,8 @@ class Loader:
         """
         path = served.path
         manifest = Manifest.read(path) if (path / MANIFEST_NAME).is_file() else None
-        loaded = load_runtime(
-            path,
-            runtime,
-            threads=self.threads,
-            inter_op_threads=self.inter_op_threads,
-            tags=self.tags,
-        )
+        options = RuntimeOptions(self.threads, self.inter_op_threads, tuple(self.tags))
+        loaded = load_runtime(path, runtime, options)
         try:
             require_same_signature(previous, served.version, loaded)
             if self.warmup:

@@ -13,7 +13,7 @@ import onnxruntime as ort
 from modelship.errors import BadConfig
 from modelship.manifest import Manifest
 from modelship.runtimes.base import Arrays
-from modelship.signature import DEFAULT_SIGNATURE, Signature, TensorSpec
+from modelship.signature import DEFAULT_SIGNATURE, PREDICT_METHOD, Signature, TensorSpec
 
 __all__ = ["SMALL_MODEL_SECONDS", "OnnxRuntime", "auto_threads", "probe_inputs"]
 
@@ -23,21 +23,9 @@ __all__ = ["SMALL_MODEL_SECONDS", "OnnxRuntime", "auto_threads", "probe_inputs"]
 SMALL_MODEL_SECONDS = 0.0005
 
 # ONNX Runtime's type strings -> numpy dtype names
-_ORT_TYPES = {
-    "tensor(float)": "float32",
-    "tensor(double)": "float64",
-    "tensor(float16)": "float16",
-    "tensor(int8)": "int8",
-    "tensor(int16)": "int16",
-    "tensor(int32)": "int32",
-    "tensor(int64)": "int64",
-    "tensor(uint8)": "uint8",
-    "tensor(uint16)": "uint16",
-    "tensor(uint32)": "uint32",
-    "tensor(uint64)": "uint64",
-    "tensor(bool)": "bool",
-    "tensor(string)": "object",
-}
+_ORT_TYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(string)": "object"}
+_ORT_TYPES |= {f"tensor({t})": t for t in ["float16", "bool", "int8", "int16", "int32", "int64"]}
+_ORT_TYPES |= {f"tensor({t})": t for t in ["uint8", "uint16", "uint32", "uint64"]}
 
 
 def _spec(arg: Any) -> TensorSpec:
@@ -62,17 +50,13 @@ class OnnxRuntime:
         self.name = "onnx"
         inputs = {arg.name: _spec(arg) for arg in self._session.get_inputs()}
         outputs = {arg.name: _spec(arg) for arg in self._session.get_outputs()}
-        method = "tensorflow/serving/predict"
-        if manifest is not None:
-            method = manifest.default_signature.method_name
+        method = PREDICT_METHOD if manifest is None else manifest.default_signature.method_name
         self.signatures = {DEFAULT_SIGNATURE: Signature(inputs, outputs, method_name=method)}
         self._output_names = list(outputs)
 
     def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
         results = self._session.run(self._output_names, inputs)
-        return {
-            name: np.asarray(value) for name, value in zip(self._output_names, results, strict=True)
-        }
+        return dict(zip(self._output_names, map(np.asarray, results), strict=True))
 
     @property
     def intra_op_threads(self) -> int:
@@ -107,11 +91,8 @@ def auto_threads(one_example_seconds: float) -> bool:
 
 
 def probe_inputs(session: Any) -> dict[str, np.ndarray[Any, Any]] | None:
-    """One example of zeros per input, or None when a shape or type leaves it unknown.
-
-    The batch (first) dimension may be symbolic; any other unknown dimension, or a string
-    input, means there is no example to time.
-    """
+    """One example of zeros per input; None if a type or a non-batch dimension is unknown,
+    or for string inputs."""
     feeds = {}
     for arg in session.get_inputs():
         spec = _spec(arg)
@@ -127,8 +108,8 @@ def probe_inputs(session: Any) -> dict[str, np.ndarray[Any, Any]] | None:
 
 
 def _one_example_seconds(session: Any, feeds: dict[str, np.ndarray[Any, Any]]) -> float:
-    """The median time of five runs on ``feeds`` after an untimed one; a model that is clearly
-    not small stops after one timed run (its load should not pay for more). inf if it fails."""
+    """The median of five timed runs after an untimed one (one, for a model clearly not small);
+    inf if the model refuses ``feeds``."""
     times: list[float] = []
     try:
         session.run(None, feeds)

@@ -1,42 +1,29 @@
-"""One table of runtimes: name -> how to recognise a version it serves, how to load it.
-
-The built-in runtimes (:mod:`modelship.runtimes.builtin`) are registered first; other
-packages add theirs through the ``modelship.runtimes`` entry-point group, each entry point
-resolving to a :class:`RuntimeSpec`::
+"""The table of runtimes: the built-in ones (ONNX Runtime, TensorFlow, PyTorch), then those of
+the ``modelship.runtimes`` entry-point group, each resolving to a :class:`RuntimeSpec`::
 
     [project.entry-points."modelship.runtimes"]
     openvino = "modelship_openvino:SPEC"
 
-A spec's module is imported when the table is first used; the runtime's framework only when a
-version is loaded with it, so the spec module should import it inside ``load``.
+A runtime's framework is imported only when a version loads with it: in its spec's ``load``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from modelship.errors import BadConfig
+from modelship.errors import BadConfig, RuntimeUnavailable
 from modelship.manifest import MANIFEST_NAME, Manifest
 from modelship.runtimes.base import Runtime
-from modelship.runtimes.spec import RuntimeOptions, RuntimeSpec
-
-__all__ = [
-    "ENTRY_POINT_GROUP",
-    "RuntimeOptions",
-    "RuntimeRegistry",
-    "RuntimeSpec",
-    "default_registry",
-    "detect_runtime",
-    "get_runtime",
-    "load_runtime",
-    "runtime_for_platform",
-]
+from modelship.runtimes.spec import Loader, RuntimeOptions, RuntimeSpec
 
 ENTRY_POINT_GROUP = "modelship.runtimes"
+
+logger = logging.getLogger("modelship.runtimes")
 
 
 @dataclass
@@ -62,11 +49,7 @@ class RuntimeRegistry:
             self.register(spec)
 
     def register(self, spec: RuntimeSpec) -> None:
-        """Add ``spec``.
-
-        Raises:
-            BadConfig: its name or one of its platforms is taken already.
-        """
+        """Add ``spec``; BadConfig if its name or one of its platforms is taken already."""
         if spec.name in self._by_name:
             raise BadConfig(f"a runtime named {spec.name!r} is registered already")
         platforms = {spec.name, *spec.platforms}
@@ -77,64 +60,57 @@ class RuntimeRegistry:
                 f"{self._platforms[taken[0]]!r} already"
             )
         self._by_name[spec.name] = spec
-        for platform in platforms:
-            self._platforms[platform] = spec.name
+        self._platforms.update(dict.fromkeys(platforms, spec.name))
 
     def names(self) -> list[str]:
         """The registered runtime names, in detection order."""
         return [spec.name for spec in self._ordered()]
 
     def get(self, name: str) -> RuntimeSpec:
-        """The spec called ``name``.
-
-        Raises:
-            BadConfig: no runtime has that name; the message lists those that do.
-        """
+        """The spec called ``name``; BadConfig, listing the known names, if there is none."""
         self._discover()
-        spec = self._by_name.get(name)
-        if spec is None:
-            raise BadConfig(f"unknown runtime {name!r}; choose one of {self._known()}")
-        return spec
+        if name not in self._by_name:
+            known = ", ".join(sorted(self._by_name)) + self._broken_note()
+            raise BadConfig(f"unknown runtime {name!r}; choose one of {known}")
+        return self._by_name[name]
 
     def for_platform(self, platform: str) -> str | None:
-        """The runtime a config file's ``model_platform`` selects; ``None`` for ``""``.
-
-        An empty platform (the field left out) lets each version's files decide.
+        """The runtime ``model_platform`` selects; None for ``""`` (the version's files decide).
 
         Raises:
-            BadConfig: no runtime takes that platform; the message lists the ones known.
+            BadConfig: no runtime takes ``platform``.
         """
         if not platform:
             return None
         self._discover()
-        name = self._platforms.get(platform)
-        if name is None:
-            known = ", ".join(repr(p) for p in sorted(self._platforms))
-            raise BadConfig(
-                f"unknown model_platform {platform!r}; use one of {known}{self._broken_note()}"
-            )
-        return name
+        if platform not in self._platforms:
+            known = ", ".join(repr(p) for p in sorted(self._platforms)) + self._broken_note()
+            raise BadConfig(f"unknown model_platform {platform!r}; use one of {known}")
+        return self._platforms[platform]
 
     def detect(self, path: Path) -> str:
-        """The name of the first runtime, by order, that serves the version at ``path``.
-
-        Raises:
-            BadConfig: none does; the message names the artifacts looked for.
-        """
+        """The first runtime, by order, that serves the version at ``path``; BadConfig if none."""
         specs = self._ordered()
         for spec in specs:
             if spec.detect(path):
                 return spec.name
         artifacts = [a for spec in specs for a in spec.artifacts]
+        *others, last = artifacts or ["a registered runtime's artifact"]
+        expected = f"{', '.join(others)} or {last}" if others else last
         raise BadConfig(
-            f"{path} holds no servable artifact: expected {_one_of(artifacts)}{self._broken_note()}"
+            f"{path} holds no servable artifact: expected {expected}{self._broken_note()}"
         )
 
     def load(
         self, path: Path, name: str | None = None, options: RuntimeOptions | None = None
     ) -> Runtime:
-        """Load the version at ``path`` with runtime ``name`` (detected when ``None``)."""
-        spec = self.get(name) if name is not None else self.get(self.detect(path))
+        """Load the version at ``path`` with runtime ``name`` (detected when ``None``).
+
+        Raises:
+            BadConfig: unknown runtime, no servable artifact, or an artifact that does not load.
+            RuntimeUnavailable: the runtime's framework is not installed.
+        """
+        spec = self.get(name if name is not None else self.detect(path))
         manifest = Manifest.read(path) if (path / MANIFEST_NAME).is_file() else None
         return spec.load(path, manifest, options or RuntimeOptions())
 
@@ -143,12 +119,7 @@ class RuntimeRegistry:
         # Stable: equal orders keep registration order, built-ins before entry points.
         return sorted(self._by_name.values(), key=lambda spec: spec.order)
 
-    def _known(self) -> str:
-        return ", ".join(sorted(self._by_name)) + self._broken_note()
-
     def _broken_note(self) -> str:
-        if not self._broken:
-            return ""
         return "".join(
             f" (entry point {name!r} of {ENTRY_POINT_GROUP!r} was not added: {why})"
             for name, why in sorted(self._broken.items())
@@ -174,77 +145,66 @@ class RuntimeRegistry:
             self._discovered = True
 
 
-def _one_of(items: list[str]) -> str:
-    if len(items) < 2:
-        return "".join(items) or "a registered runtime's artifact"
-    return ", ".join(items[:-1]) + " or " + items[-1]
+def _load_onnx(path: Path, manifest: Manifest | None, options: RuntimeOptions) -> Runtime:
+    from modelship.runtimes.onnx import OnnxRuntime
+
+    return OnnxRuntime(path / "model.onnx", manifest, threads=options.intra_op_threads)
 
 
-_default: RuntimeRegistry | None = None
-_default_lock = threading.Lock()
+def _load_tensorflow(path: Path, manifest: Manifest | None, options: RuntimeOptions) -> Runtime:
+    from modelship.runtimes.tensorflow import load_savedmodel
+
+    try:
+        return load_savedmodel(
+            path,
+            manifest,
+            options.intra_op_threads,
+            inter_op_threads=options.inter_op_threads,
+            tags=options.tags,
+        )
+    except RuntimeUnavailable as exc:
+        if not (path / "model.onnx").is_file():
+            raise
+        # Every TF Serving config says model_platform "tensorflow"; without TensorFlow (the
+        # serving image) the version's own ONNX export serves it.
+        logger.warning(
+            "%s; serving %s with its model.onnx instead (model_platform 'onnx' says so and "
+            "silences this warning)",
+            exc.message,
+            path,
+        )
+        return _load_onnx(path, manifest, options)
+
+
+def _load_torch(path: Path, manifest: Manifest | None, options: RuntimeOptions) -> Runtime:
+    from modelship.runtimes.torch import load_torch
+
+    return load_torch(path, manifest, threads=options.intra_op_threads)
+
+
+def _builtin(
+    name: str, load: Loader, order: int, *artifacts: str, platforms: tuple[str, ...] = ()
+) -> RuntimeSpec:
+    def detect(path: Path) -> bool:
+        return any((path / artifact).is_file() for artifact in artifacts)
+
+    return RuntimeSpec(name, detect, load, platforms, order, artifacts)
+
+
+# Detection order: ONNX first, because the serving install always has onnxruntime.
+ONNX = _builtin("onnx", _load_onnx, 10, "model.onnx", platforms=("onnxruntime",))
+TENSORFLOW = _builtin("tensorflow", _load_tensorflow, 20, "saved_model.pb")
+TORCH = _builtin("torch", _load_torch, 30, "model.pt2", "model.ts", platforms=("pytorch",))
+BUILTIN_RUNTIMES = (ONNX, TENSORFLOW, TORCH)
+
+# The process-wide table (entry points are read on its first use) and its methods as functions.
+_DEFAULT = RuntimeRegistry(BUILTIN_RUNTIMES, entry_point_group=ENTRY_POINT_GROUP)
+get_runtime = _DEFAULT.get
+runtime_for_platform = _DEFAULT.for_platform
+detect_runtime = _DEFAULT.detect
+load_runtime = _DEFAULT.load
 
 
 def default_registry() -> RuntimeRegistry:
     """The process-wide table: the built-in runtimes, then the installed entry points."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            from modelship.runtimes.builtin import BUILTIN_RUNTIMES
-
-            _default = RuntimeRegistry(BUILTIN_RUNTIMES, entry_point_group=ENTRY_POINT_GROUP)
-        return _default
-
-
-def get_runtime(name: str) -> RuntimeSpec:
-    """The spec of runtime ``name`` in the default table (see :meth:`RuntimeRegistry.get`)."""
-    return default_registry().get(name)
-
-
-def runtime_for_platform(platform: str) -> str | None:
-    """The runtime ``model_platform`` selects (see :meth:`RuntimeRegistry.for_platform`)."""
-    return default_registry().for_platform(platform)
-
-
-def detect_runtime(path: Path) -> str:
-    """The runtime name that can serve the version directory at ``path``.
-
-    ONNX is tried first because the serving install always has it; a SavedModel alone needs
-    TensorFlow; a TorchScript/ExportedProgram alone needs torch.
-    """
-    return default_registry().detect(path)
-
-
-def load_runtime(
-    path: Path,
-    name: str | None = None,
-    options: RuntimeOptions | None = None,
-    *,
-    threads: int | None = None,
-    inter_op_threads: int | None = None,
-    tags: Sequence[str] | None = None,
-) -> Runtime:
-    """Load the version at ``path`` with runtime ``name`` (detected when ``None``).
-
-    Args:
-        path: the version directory.
-        name: a registered runtime name; refused, with the known names, if unknown.
-        options: threads, SavedModel tags, device; the defaults when ``None``.
-        threads: ``options.intra_op_threads``, for callers that predate ``options``.
-        inter_op_threads: ``options.inter_op_threads``, likewise.
-        tags: ``options.tags``, likewise.
-
-    Raises:
-        BadConfig: unknown runtime, no servable artifact, or an artifact that does not load.
-        RuntimeUnavailable: the runtime's framework is not installed.
-        TypeError: both ``options`` and one of the separate keywords were given.
-    """
-    if threads is not None or inter_op_threads is not None or tags is not None:
-        if options is not None:
-            raise TypeError("pass either options or threads/inter_op_threads/tags, not both")
-        default = RuntimeOptions()
-        options = RuntimeOptions(
-            intra_op_threads=threads or 0,
-            inter_op_threads=inter_op_threads or 0,
-            tags=default.tags if tags is None else tuple(tags),
-        )
-    return default_registry().load(path, name, options)
+    return _DEFAULT

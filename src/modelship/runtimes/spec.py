@@ -18,9 +18,8 @@ class RuntimeOptions:
     """How to load a runtime; each runtime uses the fields that apply to it.
 
     Attributes:
-        intra_op_threads: threads one op may use (each worker's share of the cores); 0 lets
-            the runtime decide.
-        inter_op_threads: threads running independent ops at once (0: the runtime's default).
+        intra_op_threads: threads one op may use; 0 lets the runtime decide.
+        inter_op_threads: threads running independent ops at once; 0 lets the runtime decide.
         tags: the SavedModel meta graph tags to load (TF Serving's ``--saved_model_tags``).
         device: where to compute; only ``"cpu"`` is served today.
     """
@@ -36,7 +35,7 @@ class RuntimeOptions:
                 f"thread counts cannot be negative (intra-op {self.intra_op_threads}, "
                 f"inter-op {self.inter_op_threads}); use 0 to let the runtime decide"
             )
-        # A list passed by a caller would make the options unhashable and mutable.
+        # A list would make the options mutable and unhashable.
         object.__setattr__(self, "tags", tuple(self.tags))
 
 
@@ -50,14 +49,11 @@ class RuntimeSpec:
 
     Attributes:
         name: what ``--runtime`` settings and ``Runtime.name`` call it.
-        detect: whether a version directory holds an artifact this runtime serves; cheap,
-            looks at file names only, never imports the runtime's framework.
-        load: loads the version directory with the manifest (``None`` without
-            ``modelship.json``) and the options.
-        platforms: the ``model_platform`` values of a model config file that select it
-            (its ``name`` always does).
-        order: detection tries runtimes from the lowest order up; the first that detects wins.
-        artifacts: the files it looks for, named in the message when no runtime detects one.
+        detect: whether a version directory holds its artifact, by file names only.
+        load: loads a version directory with its manifest (``None`` without one) and options.
+        platforms: ``model_platform`` values that select it, besides its ``name``.
+        order: detection tries the lowest order first; the first runtime that detects wins.
+        artifacts: the files it looks for, named when no runtime detects one.
     """
 
     name: str

@@ -1,10 +1,7 @@
 """TensorFlow runtime: serves a SavedModel directory, whoever wrote it.
 
-Used when a version directory holds ``saved_model.pb`` and no ``model.onnx`` (a SavedModel from
-``tf.saved_model.save``, Keras' ``model.export`` or TF Serving's own model repository).
-Signatures are read from the SavedModel's ``signature_def`` map itself, so the metadata endpoint
-answers with the real names, dtypes, shapes and method names of every signature, not only
-``serving_default``. TensorFlow is imported on the first load, never at import of modelship.
+Signatures come from the SavedModel's own ``signature_def`` map, so metadata answers with every
+signature's real names, dtypes, shapes and method. TensorFlow is imported on the first load.
 """
 
 from __future__ import annotations
@@ -38,13 +35,10 @@ logger = logging.getLogger(__name__)
 
 
 def import_tensorflow() -> Any:
-    """Import TensorFlow quietly, or say which extra installs it.
-
-    TF's C++ logging is lowered to warnings and errors unless the user chose a level; this
-    touches the environment only when TensorFlow is actually needed.
+    """Import TensorFlow with its C++ logging lowered to warnings (unless the user set a level).
 
     Raises:
-        RuntimeUnavailable: TensorFlow is not installed.
+        RuntimeUnavailable: TensorFlow is not installed; the message names the extra.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
@@ -59,13 +53,10 @@ def import_tensorflow() -> Any:
 
 
 def set_threads(tf: Any, threads: int, inter_op_threads: int = 0) -> None:
-    """Run TensorFlow's ops on ``threads`` intra-op threads and ``inter_op_threads`` inter-op
-    threads (one when only ``threads`` is given).
+    """Size TensorFlow's intra-op and inter-op pools (inter-op: one when only ``threads`` is set).
 
-    As the ONNX runtime does with ``--intra_op_threads``: the server splits the cores among its
-    workers, and TensorFlow's default (every core, in each pool of each worker) would
-    oversubscribe them. TensorFlow reads these settings once, when its runtime starts in the
-    process (the first SavedModel loaded); 0 keeps TensorFlow's own choice.
+    Each worker gets its share of the cores; 0 keeps TensorFlow's choice. TensorFlow reads these
+    once, when its runtime starts in the process (the first SavedModel loaded).
     """
     inter = inter_op_threads or (1 if threads else 0)
     if not (threads or inter):
@@ -98,11 +89,10 @@ def set_threads(tf: Any, threads: int, inter_op_threads: int = 0) -> None:
 
 
 def read_signature_defs(path: Path, tags: Sequence[str] = (SERVE_TAG,)) -> dict[str, Signature]:
-    """Every signature of the SavedModel at ``path``, as its ``saved_model.pb`` declares it.
+    """Every signature of the SavedModel at ``path``, ``serving_default`` first, then by name.
 
-    The meta graph tagged exactly ``tags`` is used (TF Serving's ``--saved_model_tags``); with
-    the default ``serve`` and no such graph, the first one. ``serving_default`` comes first;
-    other signatures follow by name.
+    The meta graph tagged exactly ``tags`` is read; with the default ``serve`` and no such graph,
+    the first one.
 
     Raises:
         BadConfig: not a SavedModel, or (for tags other than ``serve``) no graph with them.
@@ -135,11 +125,8 @@ def _signature(tf: Any, name: str, proto: Any) -> Signature:
     def spec(info: Any) -> TensorSpec:
         dtype = tf.dtypes.as_dtype(info.dtype)
         numpy_name = "object" if dtype == tf.string else np.dtype(dtype.as_numpy_dtype).name
-        shape = (
-            ()
-            if info.tensor_shape.unknown_rank
-            else tuple(int(d.size) for d in info.tensor_shape.dim)
-        )
+        dims = info.tensor_shape
+        shape = () if dims.unknown_rank else tuple(int(d.size) for d in dims.dim)
         return TensorSpec(dtype=numpy_name, shape=shape)
 
     inputs = {key: spec(proto.inputs[key]) for key in sorted(proto.inputs)}
@@ -148,47 +135,21 @@ def _signature(tf: Any, name: str, proto: Any) -> Signature:
         "inputs": {key: proto.inputs[key].name for key in inputs},
         "outputs": {key: proto.outputs[key].name for key in outputs},
     }
-    return Signature(
-        inputs,
-        outputs,
-        method_name=proto.method_name or "tensorflow/serving/predict",
-        name=name,
-        extra={"tensor_names": tensor_names},
-    )
+    method = proto.method_name or "tensorflow/serving/predict"
+    return Signature(inputs, outputs, method, name=name, extra={"tensor_names": tensor_names})
 
 
 class TensorFlowRuntime:
     """A loaded SavedModel; each of its signatures is one callable concrete function."""
 
-    def __init__(
-        self,
-        path: Path,
-        signatures: dict[str, Signature],
-        threads: int = 0,
-        *,
-        inter_op_threads: int = 0,
-        tags: Sequence[str] = (SERVE_TAG,),
-    ) -> None:
-        tf = import_tensorflow()
-        self._tf = tf
-        # Before the load, which starts TensorFlow's runtime.
-        set_threads(tf, threads, inter_op_threads)
-        try:
-            self._loaded = tf.saved_model.load(str(path), tags=list(tags))
-        except Exception as exc:  # TF raises many types for a broken or foreign directory
-            raise BadConfig(f"cannot load the SavedModel in {path}: {exc}") from exc
-        callable_names = set(self._loaded.signatures.keys())
-        self.signatures = {k: v for k, v in signatures.items() if k in callable_names}
-        if not self.signatures:
-            raise BadConfig(
-                f"the SavedModel in {path} has no callable signature; save it with "
-                "tf.saved_model.save(obj, path, signatures=...) or Keras' model.export(path)"
-            )
+    def __init__(self, tf: Any, loaded: Any, signatures: dict[str, Signature]) -> None:
         self.name = "tensorflow"
+        self.signatures = signatures
+        self._tf = tf
+        self._loaded = loaded
 
     def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
         tf = self._tf
-        function = self._loaded.signatures[signature_name]
         specs = self.signatures[signature_name].inputs
         tensors = {
             name: tf.convert_to_tensor(
@@ -196,7 +157,7 @@ class TensorFlowRuntime:
             )
             for name, value in inputs.items()
         }
-        results = function(**tensors)
+        results = self._loaded.signatures[signature_name](**tensors)
         return {name: np.asarray(tensor.numpy()) for name, tensor in results.items()}
 
     def close(self) -> None:
@@ -217,23 +178,30 @@ def load_savedmodel(
 
     Args:
         path: a directory with ``saved_model.pb`` and ``variables/``.
-        manifest: ``modelship.json`` if the directory has one; the SavedModel's own
-            ``signature_def`` is authoritative, so it is not needed.
-        threads: intra-op threads (see :func:`set_threads`); 0 lets TensorFlow decide.
+        manifest: unused: the SavedModel's own ``signature_def`` is authoritative.
+        threads: intra-op threads; 0 lets TensorFlow decide (see :func:`set_threads`).
         inter_op_threads: inter-op threads; 0: one when ``threads`` is set, else TF's choice.
-        tags: the tags of the meta graph to load (TF Serving's ``--saved_model_tags``).
+        tags: the meta graph to load (TF Serving's ``--saved_model_tags``).
 
     Raises:
         RuntimeUnavailable: TensorFlow is not installed (the message names the extra).
         BadConfig: the directory is not a loadable SavedModel.
     """
-    del manifest  # the signatures come from the SavedModel itself
+    del manifest
     if not (path / "saved_model.pb").is_file():
         raise BadConfig(f"{path} has no saved_model.pb")
-    return TensorFlowRuntime(
-        path,
-        read_signature_defs(path, tags),
-        threads=threads,
-        inter_op_threads=inter_op_threads,
-        tags=tags,
-    )
+    declared = read_signature_defs(path, tags)
+    tf = import_tensorflow()
+    set_threads(tf, threads, inter_op_threads)  # before the load, which starts TensorFlow
+    try:
+        loaded = tf.saved_model.load(str(path), tags=list(tags))
+    except Exception as exc:  # TF raises many types for a broken or foreign directory
+        raise BadConfig(f"cannot load the SavedModel in {path}: {exc}") from exc
+    callable_names = set(loaded.signatures.keys())
+    signatures = {k: v for k, v in declared.items() if k in callable_names}
+    if not signatures:
+        raise BadConfig(
+            f"the SavedModel in {path} has no callable signature; save it with "
+            "tf.saved_model.save(obj, path, signatures=...) or Keras' model.export(path)"
+        )
+    return TensorFlowRuntime(tf, loaded, signatures)

@@ -1,8 +1,6 @@
-"""PyTorch runtime: serves a version that holds only a native artifact.
+"""PyTorch runtime: serves a version's ``model.pt2`` (ExportedProgram) or ``model.ts``.
 
-``model.pt2`` (a ``torch.export`` ExportedProgram) is preferred; ``model.ts`` (TorchScript) is
-accepted too. The signature comes from ``modelship.json``; without one, the program's own input
-names are used and outputs are called ``output_0``, ``output_1``...
+Without ``modelship.json``, a program's input names serve; its outputs are ``output_0``...
 """
 
 from __future__ import annotations
@@ -23,11 +21,7 @@ __all__ = ["TorchRuntime", "load_torch"]
 class TorchRuntime:
     """A loaded PyTorch module behind named signatures; always run in eval/inference mode."""
 
-    def __init__(self, module: Any, signatures: dict[str, Signature], threads: int = 0) -> None:
-        import torch
-
-        if threads:
-            torch.set_num_threads(threads)
+    def __init__(self, torch: Any, module: Any, signatures: dict[str, Signature]) -> None:
         self.name = "torch"
         self.signatures = signatures
         self._torch = torch
@@ -91,11 +85,10 @@ def load_torch(path: Path, manifest: Manifest | None = None, threads: int = 0) -
         if program_path.is_file():
             program = torch.export.load(str(program_path))
             module = program.module()
-            signatures = (
-                manifest.signatures if manifest is not None else _signatures_from_program(program)
-            )
+            signatures = manifest.signatures if manifest else _signatures_from_program(program)
         elif script_path.is_file():
-            module = torch.jit.load(str(script_path), map_location="cpu").eval()  # type: ignore[no-untyped-call]
+            load_script: Any = torch.jit.load  # untyped
+            module = load_script(str(script_path), map_location="cpu").eval()
             if manifest is None:
                 raise BadConfig(f"{script_path} needs a modelship.json naming its signature")
             signatures = manifest.signatures
@@ -105,4 +98,6 @@ def load_torch(path: Path, manifest: Manifest | None = None, threads: int = 0) -
         raise
     except Exception as exc:  # torch raises many unrelated types for a bad file
         raise BadConfig(f"cannot load the PyTorch artifact in {path}: {exc}") from exc
-    return TorchRuntime(module, signatures, threads=threads)
+    if threads:
+        torch.set_num_threads(threads)
+    return TorchRuntime(torch, module, signatures)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -14,227 +15,126 @@ from modelship.serving.monitoring import DEFAULT_METRICS_PATHS
 
 __all__ = ["OPENAPI", "openapi_routes"]
 
-_ERROR = {
-    "description": "Error",
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {"error": {"type": "string"}},
-                "required": ["error"],
-            }
-        }
+_Json = dict[str, Any]
+_STRING = {"type": "string"}
+_PARAMS = {
+    "model": _STRING,
+    "version": {"type": "string", "pattern": "^[0-9]+$"},
+    "label": {"type": "string", "pattern": "^[a-zA-Z0-9_]+$"},
+}
+
+
+def _object(required: list[str] | None = None, **properties: Any) -> _Json:
+    schema = {"type": "object", "properties": properties}
+    return {**schema, "required": required} if required else schema
+
+
+def _array(description: str, items: _Json | None = None) -> _Json:
+    return {"type": "array", "description": description, **({"items": items} if items else {})}
+
+
+def _json(schema: _Json, **extra: Any) -> _Json:
+    return {"application/json": {"schema": schema, **extra}}
+
+
+def _ok(description: str, **extra: Any) -> _Json:
+    return {"200": {"description": description, **extra}}
+
+
+_ERROR = {"description": "Error", "content": _json(_object(["error"], error=_STRING))}
+_ERRORS = {str(code): _ERROR for code in (400, 404, 413, 429, 500, 501, 503, 504)}
+_HEALTH = {**_ok("yes"), "400": {"description": "no"}}
+
+_TOP_K = "also return the k best classes and scores per example (classes, scores)"
+_BINARY = "a JSON header of Inference-Header-Content-Length bytes, then the binary tensors"
+_PREDICT = _json(
+    _object(
+        signature_name=_STRING,
+        instances=_array(
+            'one element per example; image models also take encoded images as {"b64": '
+            '"<base64 JPEG or PNG>"}'
+        ),
+        inputs={},
+        parameters=_object(top_k={"type": "integer", "minimum": 1, "description": _TOP_K}),
+    ),
+    example={"instances": [[0.0] * 4]},
+)
+_EXAMPLES = _json(
+    _object(
+        ["examples"],
+        signature_name=_STRING,
+        context={"type": "object"},
+        examples={"type": "array", "items": {"type": "object"}},
+    )
+)
+_TENSOR = _object(
+    ["name"],
+    name=_STRING,
+    datatype=_STRING,
+    shape={"type": "array", "items": {"type": "integer"}},
+    parameters={"type": "object"},
+    data={},
+)
+_INFER = {
+    **_json(
+        _object(
+            ["inputs"],
+            id=_STRING,
+            parameters={"type": "object"},
+            inputs=_array("one tensor per model input", _TENSOR),
+            outputs=_array("the outputs to return (default: all)", _object(name=_STRING)),
+        )
+    ),
+    "application/octet-stream": {
+        "schema": {"type": "string", "format": "binary", "description": _BINARY}
     },
 }
-_ERRORS = {str(code): _ERROR for code in (400, 404, 413, 429, 500, 501, 503, 504)}
 
 
-def _params(*names: str) -> list[dict[str, Any]]:
-    schemas = {
-        "model": {"type": "string"},
-        "version": {"type": "string", "pattern": "^[0-9]+$"},
-        "label": {"type": "string", "pattern": "^[a-zA-Z0-9_]+$"},
-    }
-    return [{"name": n, "in": "path", "required": True, "schema": schemas[n]} for n in names]
+def _paths() -> _Json:
+    """Every REST route: TF Serving's under three version prefixes, V2's under two, the server's."""
+    paths: _Json = {}
 
+    def add(path: str, summary: str, ok: str | _Json, body: _Json | None = None) -> None:
+        """``ok``: the responses, or what a 200 holds (then any API error may answer instead)."""
+        responses = {**_ok(ok), **_ERRORS} if isinstance(ok, str) else ok
+        op: _Json = {"summary": summary, "responses": responses}
+        if names := re.findall(r"\{(\w+)\}", path):
+            op["parameters"] = [
+                {"name": n, "in": "path", "required": True, "schema": _PARAMS[n]} for n in names
+            ]
+        if body:
+            op["requestBody"] = {"required": True, "content": body}
+        paths[path] = {"post" if body else "get": op}
 
-def _paths() -> dict[str, Any]:
-    status = {
-        "summary": "Model status: every version with its state (TF Serving)",
-        "responses": {"200": {"description": "model_version_status"}, **_ERRORS},
-    }
-    metadata = {
-        "summary": "Model metadata: signature_def (TF Serving)",
-        "responses": {"200": {"description": "model_spec and signature_def"}, **_ERRORS},
-    }
-    predict = {
-        "summary": "Predict, row (instances) or columnar (inputs) format (TF Serving)",
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "signature_name": {"type": "string"},
-                            "instances": {
-                                "type": "array",
-                                "description": "one element per example; image models also "
-                                'take encoded images as {"b64": "<base64 JPEG or PNG>"}',
-                            },
-                            "inputs": {},
-                            "parameters": {
-                                "type": "object",
-                                "properties": {
-                                    "top_k": {
-                                        "type": "integer",
-                                        "minimum": 1,
-                                        "description": "also return the k best classes and "
-                                        "scores per example (classes, scores)",
-                                    }
-                                },
-                            },
-                        },
-                    },
-                    "example": {"instances": [[0.0] * 4]},
-                }
-            },
-        },
-        "responses": {"200": {"description": "predictions or outputs"}, **_ERRORS},
-    }
-    examples = {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "signature_name": {"type": "string"},
-                            "context": {"type": "object"},
-                            "examples": {"type": "array", "items": {"type": "object"}},
-                        },
-                        "required": ["examples"],
-                    }
-                }
-            },
-        },
-        "responses": {"200": {"description": "results"}, **_ERRORS},
-    }
-    paths: dict[str, Any] = {}
-    for suffix, names in (
-        ("", ("model",)),
-        ("/versions/{version}", ("model", "version")),
-        ("/labels/{label}", ("model", "label")),
-    ):
-        base = "/v1/models/{model}" + suffix
-        params = _params(*names)
-        paths[base] = {"get": {**status, "parameters": params}}
-        paths[base + "/metadata"] = {"get": {**metadata, "parameters": params}}
-        paths[base + ":predict"] = {"post": {**predict, "parameters": params}}
-        paths[base + ":classify"] = {
-            "post": {
-                **examples,
-                "summary": "Classify: [label, score] per class",
-                "parameters": params,
-            }
-        }
-        paths[base + ":regress"] = {
-            "post": {**examples, "summary": "Regress: one value per example", "parameters": params}
-        }
-    paths.update(_v2_paths())
-    paths.update(_server_paths())
+    for version in ("", "/versions/{version}", "/labels/{label}"):
+        base = "/v1/models/{model}" + version
+        add(base, "Model status: every version with its state (TF Serving)", "model_version_status")
+        metadata = "Model metadata: signature_def (TF Serving)"
+        add(f"{base}/metadata", metadata, "model_spec and signature_def")
+        predict = "Predict, row (instances) or columnar (inputs) format (TF Serving)"
+        add(f"{base}:predict", predict, "predictions or outputs", _PREDICT)
+        add(f"{base}:classify", "Classify: [label, score] per class", "results", _EXAMPLES)
+        add(f"{base}:regress", "Regress: one value per example", "results", _EXAMPLES)
+    add("/v2/health/live", "Server live (V2)", _HEALTH)
+    add("/v2/health/ready", "Server ready: models loaded (V2)", _HEALTH)
+    add("/v2", "Server metadata: name, version, extensions (V2)", _ok("server metadata"))
+    for version in ("", "/versions/{version}"):
+        base = "/v2/models/{model}" + version
+        add(base, "Model metadata: versions, platform, inputs, outputs (V2)", "model metadata")
+        add(f"{base}/ready", "Model ready (V2)", _HEALTH)
+        infer = "Inference (V2): JSON tensors, or the binary tensor extension"
+        add(f"{base}/infer", infer, "model outputs", _INFER)
+    # The default metrics paths (--monitoring_config_file may move them), then these docs.
+    metrics = _ok("metrics", content={"text/plain": {}})
+    for path in DEFAULT_METRICS_PATHS:
+        add(path, "Prometheus metrics in the text exposition format", metrics)
+    add("/openapi.json", "This OpenAPI document", _ok("the document"))
+    add("/docs", "A viewer of this document", _ok("an HTML page"))
     return paths
 
 
-def _v2_tensor_list(description: str) -> dict[str, Any]:
-    return {
-        "type": "array",
-        "description": description,
-        "items": {
-            "type": "object",
-            "properties": {
-                "name": {"type": "string"},
-                "datatype": {"type": "string"},
-                "shape": {"type": "array", "items": {"type": "integer"}},
-                "parameters": {"type": "object"},
-                "data": {},
-            },
-            "required": ["name"],
-        },
-    }
-
-
-def _v2_paths() -> dict[str, Any]:
-    """The REST side of the Open Inference Protocol (KServe V2)."""
-    health = {"responses": {"200": {"description": "yes"}, "400": {"description": "no"}}}
-    infer_body = {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "parameters": {"type": "object"},
-            "inputs": _v2_tensor_list("one tensor per model input"),
-            "outputs": {
-                "type": "array",
-                "description": "the outputs to return (default: all)",
-                "items": {"type": "object", "properties": {"name": {"type": "string"}}},
-            },
-        },
-        "required": ["inputs"],
-    }
-    paths: dict[str, Any] = {
-        "/v2/health/live": {"get": {**health, "summary": "Server live (V2)"}},
-        "/v2/health/ready": {"get": {**health, "summary": "Server ready: models loaded (V2)"}},
-        "/v2": {
-            "get": {
-                "summary": "Server metadata: name, version, extensions (V2)",
-                "responses": {"200": {"description": "server metadata"}},
-            }
-        },
-    }
-    for suffix, names in (("", ("model",)), ("/versions/{version}", ("model", "version"))):
-        base = "/v2/models/{model}" + suffix
-        params = _params(*names)
-        paths[base] = {
-            "get": {
-                "summary": "Model metadata: versions, platform, inputs, outputs (V2)",
-                "parameters": params,
-                "responses": {"200": {"description": "model metadata"}, **_ERRORS},
-            }
-        }
-        paths[base + "/ready"] = {
-            "get": {**health, "summary": "Model ready (V2)", "parameters": params}
-        }
-        paths[base + "/infer"] = {
-            "post": {
-                "summary": "Inference (V2): JSON tensors, or the binary tensor extension",
-                "parameters": params,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": infer_body},
-                        "application/octet-stream": {
-                            "schema": {
-                                "type": "string",
-                                "format": "binary",
-                                "description": "a JSON header of Inference-Header-Content-"
-                                "Length bytes, then the binary tensors",
-                            }
-                        },
-                    },
-                },
-                "responses": {"200": {"description": "model outputs"}, **_ERRORS},
-            }
-        }
-    return paths
-
-
-def _server_paths() -> dict[str, Any]:
-    """Metrics (the default paths; ``--monitoring_config_file`` may move them) and these docs."""
-    metrics = {
-        "get": {
-            "summary": "Prometheus metrics in the text exposition format",
-            "responses": {"200": {"description": "metrics", "content": {"text/plain": {}}}},
-        }
-    }
-    return {
-        **{path: metrics for path in DEFAULT_METRICS_PATHS},
-        "/openapi.json": {
-            "get": {
-                "summary": "This OpenAPI document",
-                "responses": {"200": {"description": "the document"}},
-            }
-        },
-        "/docs": {
-            "get": {
-                "summary": "A viewer of this document",
-                "responses": {"200": {"description": "an HTML page"}},
-            }
-        },
-    }
-
-
-OPENAPI: dict[str, Any] = {
+OPENAPI: _Json = {
     "openapi": "3.1.0",
     "info": {
         "title": "modelship",
@@ -261,7 +161,4 @@ def openapi_routes() -> list[Route]:
     async def docs(request: Request) -> Response:
         return HTMLResponse(_DOCS_PAGE)
 
-    return [
-        Route("/openapi.json", spec, methods=["GET"]),
-        Route("/docs", docs, methods=["GET"]),
-    ]
+    return [Route("/openapi.json", spec, methods=["GET"]), Route("/docs", docs, methods=["GET"])]
