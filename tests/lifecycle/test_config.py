@@ -9,11 +9,11 @@ import pytest
 from modelship.errors import BadConfig
 from modelship.lifecycle.config import (
     ModelConfig,
+    VersionPolicy,
     configs_from_settings,
     parse_model_config,
     read_model_config_file,
 )
-from modelship.lifecycle.policy import VersionPolicy
 from modelship.settings import ServeSettings
 
 # TF Serving's documented example shape, with single quotes as its docs write them.

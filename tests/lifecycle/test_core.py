@@ -10,9 +10,8 @@ import pytest
 
 from modelship.errors import BadConfig
 from modelship.lifecycle import Lifecycle
-from modelship.lifecycle.config import ModelConfig
+from modelship.lifecycle.config import ModelConfig, VersionPolicy
 from modelship.lifecycle.labels import LabelsFile
-from modelship.lifecycle.policy import VersionPolicy
 from modelship.registry import Registry
 from modelship.settings import ServeSettings
 from tests.fixtures.toy_models import softmax_linear, write_version
@@ -74,7 +73,7 @@ def test_labels_need_an_available_version_unless_allowed(tmp_path: Path) -> None
     allowing = Lifecycle(
         Registry(),
         ServeSettings(allow_version_labels_for_unavailable_models=True),
-        lifecycle.configs,
+        lifecycle.source.configs,
     )
     settle(allowing)
     assert allowing.registry.model("toy").labels == {"stable": 2, "later": 9}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelship.errors import BadConfig
-from modelship.lifecycle.policy import VersionPolicy
+from modelship.lifecycle.config import VersionPolicy
 
 
 def test_latest_serves_the_newest_n() -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelship.lifecycle.config import ModelConfig
-from modelship.lifecycle.failures import FailedVersions
+from modelship.lifecycle.config import ModelConfig, VersionPolicy
 from modelship.lifecycle.labels import LabelsFile
-from modelship.lifecycle.policy import VersionPolicy
-from modelship.lifecycle.source import ModelSource
+from modelship.lifecycle.source import FailedVersions, ModelSource
 from modelship.settings import ServeSettings
 
 

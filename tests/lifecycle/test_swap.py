@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelship.lifecycle.swap import Action, AvailabilityPreservingPolicy
+from modelship.lifecycle.manager import Action, AvailabilityPreservingPolicy
 from modelship.registry import ServedVersion
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from modelship.errors import BadConfig
-from modelship.lifecycle.tfrecord import read_records
+from modelship.lifecycle.warmup import read_records
 
 tf = pytest.importorskip("tensorflow")
 

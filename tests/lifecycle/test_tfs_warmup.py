@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from modelship.errors import BadConfig
-from modelship.lifecycle.tfs_warmup import MAX_RECORDS, TFS_WARMUP_FILE
-from modelship.lifecycle.warmup import run_warmup, warmup_requests
+from modelship.lifecycle.warmup import MAX_RECORDS, TFS_WARMUP_FILE, run_warmup, warmup_requests
 from modelship.runtimes import load_runtime
 from tests.conftest import RunningServer, start_server, stop_server
 from tests.fixtures.toy_models import softmax_linear, write_version

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from modelship.lifecycle.ticks import next_tick, run_jobs
+from modelship.lifecycle.core import next_tick, run_jobs
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,6 @@
-"""The model lifecycle in TF Serving's roles: a source says which versions should be loaded
-(:mod:`.source`), a loader loads and warms one (:mod:`.loader`), a manager runs the state
-machine and the swap policy (:mod:`.manager`, :mod:`.swap`) and publishes state events
-(:mod:`.monitor`); :class:`Lifecycle` keeps them polling for the serving layer."""
+"""The model lifecycle in TF Serving's roles: a source says which versions should be loaded, a
+loader loads and warms one, a manager runs the state machine and its swap policy and publishes
+state events; :class:`Lifecycle` keeps them polling for the serving layer."""
 
 from __future__ import annotations
 

@@ -1,41 +1,61 @@
-"""Which models a server serves: from ``--model_name/--model_base_path`` or a config file.
-
-``--model_config_file`` takes TF Serving's ``ModelServerConfig`` in protobuf text format::
-
-    model_config_list {
-      config {
-        name: "mnist"
-        base_path: "/models/mnist"
-        model_platform: "tensorflow"
-        model_version_policy { latest { num_versions: 2 } }
-        version_labels { key: "stable" value: 1 }
-      }
-    }
-
-It is parsed by protobuf's own text format parser against ``serving/config``'s schema, so its
-syntax errors carry protobuf's line and column.
-"""
+"""Which models a server serves, and which of their versions: ``--model_name/--model_base_path``
+or TF Serving's ``ModelServerConfig`` text proto (``--model_config_file``), parsed by protobuf's
+own parser, so syntax errors carry its line and column."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from google.protobuf import text_format
 
 from modelship.errors import BadConfig
-from modelship.lifecycle.policy import VersionPolicy
 from modelship.protos import model_server_config_pb2 as pb
 from modelship.runtimes.registry import runtime_for_platform
 from modelship.settings import ServeSettings
 
 __all__ = [
     "ModelConfig",
+    "VersionPolicy",
+    "config_text",
     "configs_from_message",
     "configs_from_settings",
     "parse_model_config",
     "read_model_config_file",
 ]
+
+_KINDS = ("latest", "all", "specific")
+
+
+@dataclass(frozen=True)
+class VersionPolicy:
+    """One of TF Serving's servable version policies, with its meaning.
+
+    Attributes:
+        kind: ``latest`` (the newest ``num_versions``), ``all`` or ``specific`` (``versions``).
+    """
+
+    kind: str = "latest"
+    num_versions: int = 1
+    versions: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise BadConfig(f"unknown version policy {self.kind!r}; use one of {', '.join(_KINDS)}")
+        if self.kind == "latest" and self.num_versions < 1:
+            raise BadConfig(f"latest {{num_versions: {self.num_versions}}} must serve at least 1")
+        if self.kind == "specific" and not self.versions:
+            raise BadConfig("specific {} names no version: add versions: N")
+
+    def select(self, candidates: Iterable[int]) -> set[int]:
+        """The versions to serve among ``candidates`` (versions on disk that may load)."""
+        ordered = sorted(set(candidates))
+        if self.kind == "all":
+            return set(ordered)
+        if self.kind == "specific":
+            return set(ordered) & set(self.versions)
+        return set(ordered[-self.num_versions :])
 
 
 @dataclass(frozen=True)
@@ -80,13 +100,7 @@ def read_model_config_file(path: Path) -> list[ModelConfig]:
 def parse_model_config(
     text: str, origin: str = "<config>", root: Path | None = None
 ) -> list[ModelConfig]:
-    """Parse a ``ModelServerConfig`` text proto into model configs.
-
-    Args:
-        text: the config in protobuf text format.
-        origin: where it came from, for error messages.
-        root: directory that relative ``base_path`` values are relative to.
-    """
+    """Parse a ``ModelServerConfig`` text proto (``origin`` names it in errors)."""
     message = pb.ModelServerConfig()
     try:
         text_format.Parse(text, message)
@@ -100,8 +114,8 @@ def configs_from_message(
 ) -> list[ModelConfig]:
     """The model configs of a parsed ``ModelServerConfig`` (a file's or a reload request's).
 
-    Only ``model_config_list`` is read, field by field; a message of another schema with the
-    same field names (``tensorflow.serving.ModelServerConfig``) reads the same.
+    Only ``model_config_list`` is read, field by field, so ``tensorflow.serving``'s message of
+    the same schema reads the same.
 
     Args:
         message: the config.
@@ -126,32 +140,42 @@ def configs_from_message(
         try:
             # The runtime table says which runtime a platform selects; "" lets the files decide.
             runtime = runtime_for_platform(item.model_platform)
+            policy = _policy(item.model_version_policy)
         except BadConfig as exc:
             raise BadConfig(f"{where}: {exc.message}") from exc
         base_path = Path(item.base_path).expanduser()
         if not base_path.is_absolute() and root is not None:
             base_path = root / base_path
         configs.append(
-            ModelConfig(
-                name=item.name,
-                base_path=base_path,
-                runtime=runtime,
-                policy=_policy(item.model_version_policy, where),
-                labels=dict(item.version_labels),
-            )
+            ModelConfig(item.name, base_path, runtime, policy, dict(item.version_labels))
         )
     return configs
 
 
-def _policy(message: pb.ServableVersionPolicy, where: str) -> VersionPolicy:
+def config_text(configs: list[ModelConfig]) -> str:
+    """``configs`` as the text proto :func:`parse_model_config` reads back into equal configs."""
+    message = pb.ModelServerConfig()
+    for c in configs:
+        # A runtime's name is a platform that selects it.
+        item = message.model_config_list.config.add(
+            name=c.name, base_path=str(c.base_path), model_platform=c.runtime or ""
+        )
+        item.version_labels.update(c.labels)
+        if c.policy.kind == "all":
+            item.model_version_policy.all.SetInParent()
+        elif c.policy.kind == "specific":
+            item.model_version_policy.specific.versions.extend(c.policy.versions)
+        else:
+            item.model_version_policy.latest.num_versions = c.policy.num_versions
+    return str(text_format.MessageToString(message))
+
+
+def _policy(message: pb.ServableVersionPolicy) -> VersionPolicy:
     choice = message.WhichOneof("policy_choice")
-    try:
-        if choice == "all":
-            return VersionPolicy("all")
-        if choice == "specific":
-            return VersionPolicy("specific", versions=tuple(message.specific.versions))
-        if choice == "latest":
-            return VersionPolicy("latest", num_versions=message.latest.num_versions or 1)
-    except BadConfig as exc:
-        raise BadConfig(f"{where}: {exc.message}") from exc
+    if choice == "all":
+        return VersionPolicy("all")
+    if choice == "specific":
+        return VersionPolicy("specific", versions=tuple(message.specific.versions))
+    if choice == "latest":
+        return VersionPolicy("latest", num_versions=message.latest.num_versions or 1)
     return VersionPolicy()

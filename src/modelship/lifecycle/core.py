@@ -1,24 +1,17 @@
-"""The lifecycle of one serving process: source and manager, kept polling (TF Serving's
-``ServerCore``).
-
-Every ``--file_system_poll_wait_seconds`` the source lists each model's repository and the
-manager brings the registry to it; every ``--model_config_file_poll_wait_seconds`` the config
-file is read again, and a new list replaces the old one (models are added and removed). Polls
-run on the wall clock's multiples of their wait (:mod:`.ticks`), so the processes of one server
-look at the repository at the same moments.
-
-Several processes serving as one server plug a :class:`Coordinator` in: it hands reload
-requests to the others, hears the manager's state events, and may hold a new version back with
-a ready gate.
-"""
+"""The lifecycle of one serving process (TF Serving's ``ServerCore``): the source and the
+manager, kept polling on wall-clock ticks, the config file re-read; several processes serving as
+one server plug a :class:`Coordinator` in."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 import logging
+import math
 import os
 import threading
+import time
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from modelship.errors import BadConfig
@@ -27,43 +20,35 @@ from modelship.lifecycle.loader import Loader
 from modelship.lifecycle.manager import Manager
 from modelship.lifecycle.monitor import States
 from modelship.lifecycle.source import ModelSource
-from modelship.lifecycle.ticks import Job, run_jobs
 from modelship.registry import Registry
 from modelship.settings import ServeSettings
 
-__all__ = ["Coordinator", "Lifecycle", "start_lifecycle"]
+__all__ = ["Coordinator", "Job", "Lifecycle", "next_tick", "run_jobs", "start_lifecycle"]
 
 logger = logging.getLogger("modelship.lifecycle")
 
 _LOADER_NICENESS = 10
 
+# (wait in seconds, action)
+Job = tuple[float, Callable[[], None]]
+
 
 class Coordinator(Protocol):
-    """What keeps several serving processes' lifecycles in step (the worker group)."""
+    """What keeps several serving processes' lifecycles in step (the worker group).
 
-    def attach(self, lifecycle: Lifecycle) -> None:
-        """Bind to ``lifecycle``: subscribe to its manager's events, add ready gates."""
-        ...
+    ``attach`` binds it to a lifecycle (state events, ready gates); ``adopt`` takes, at start,
+    the model list the others serve (True if it did); ``started`` says this process serves
+    from now on; ``reload`` applies a reload request received here in every process and
+    returns once they serve it; ``jobs`` is periodic work to run beside the polls;
+    ``peer_states`` the version states the other processes published.
+    """
 
-    def adopt(self) -> bool:
-        """At start, take the model list the others serve; True if it did."""
-        ...
-
-    def started(self) -> None:
-        """This process serves from now on."""
-        ...
-
-    def reload(self, configs: list[ModelConfig]) -> None:
-        """Apply a reload request received here in every process; return once they serve it."""
-        ...
-
-    def jobs(self) -> list[Job]:
-        """Periodic work to run beside the polls."""
-        ...
-
-    def peer_states(self) -> list[States]:
-        """The version states the other processes published."""
-        ...
+    def attach(self, lifecycle: Lifecycle) -> None: ...
+    def adopt(self) -> bool: ...
+    def started(self) -> None: ...
+    def reload(self, configs: list[ModelConfig]) -> None: ...
+    def jobs(self) -> list[Job]: ...
+    def peer_states(self) -> list[States]: ...
 
 
 def start_lifecycle(
@@ -72,8 +57,6 @@ def start_lifecycle(
     """Load the configured models, then keep polling in the background.
 
     Args:
-        registry: the registry to keep in step.
-        settings: the server's settings.
         coordinator: the worker group's side of this process (``--workers`` > 1).
 
     Raises:
@@ -96,6 +79,10 @@ def start_lifecycle(
 
 class Lifecycle:
     """The serving layer's handle on the lifecycle; one instance per serving process.
+
+    Every ``--file_system_poll_wait_seconds`` the source lists each model's repository and the
+    manager brings the registry to it; every ``--model_config_file_poll_wait_seconds`` the
+    config file is read again, and a changed list replaces the old one.
 
     Attributes:
         registry: the registry the manager keeps in step.
@@ -126,11 +113,6 @@ class Lifecycle:
         self.coordinator = coordinator
         if coordinator is not None:
             coordinator.attach(self)
-
-    @property
-    def configs(self) -> list[ModelConfig]:
-        """The models served now."""
-        return self.source.configs
 
     def start(self) -> None:
         """Start the polling thread, unless there is nothing periodic to do (every wait 0)."""
@@ -164,24 +146,12 @@ class Lifecycle:
         self.poll()
 
     def reload(self, configs: list[ModelConfig]) -> None:
-        """A reload request (TF Serving's HandleReloadConfigRequest) received by this process.
-
-        Alone, it applies ``configs``; with a coordinator, it returns once every process of
-        the server serves them.
-        """
+        """A reload request (TF Serving's HandleReloadConfigRequest) received by this process;
+        with a coordinator, it returns once every process of the server serves ``configs``."""
         if self.coordinator is None:
             self.apply_config(configs)
         else:
             self.coordinator.reload(configs)
-
-    def set_configs(self, configs: list[ModelConfig]) -> None:
-        """Replace the model list before the first poll (nothing is loaded yet)."""
-        with self._lock:
-            self.source.set_configs(configs)
-
-    def file_stamp(self) -> str | None:
-        """A digest of ``--model_config_file``'s model list as this process last read it."""
-        return self.source.file_stamp()
 
     def peer_states(self) -> list[States]:
         """The version states the server's other processes published (none when alone)."""
@@ -231,3 +201,32 @@ class Lifecycle:
             # Loading and warm-up yield the CPU to request threads (Linux: per-thread nice).
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOADER_NICENESS)
         run_jobs(self._jobs(), self.stopping)
+
+
+def next_tick(now: float, wait: float) -> float:
+    """The first multiple of ``wait`` on the wall clock after ``now``."""
+    return (math.floor(now / wait) + 1) * wait
+
+
+def run_jobs(jobs: Sequence[Job], stop: threading.Event) -> None:
+    """Run each job on its ticks until ``stop`` is set; an exception is logged, never fatal.
+
+    A job runs at every multiple of its wait since the epoch, so the processes of one server
+    look at the repository at the same moments and find a new version together. Jobs due at
+    the same tick run in the order given; one still running at its next tick skips it.
+    """
+    if not jobs:
+        return
+    due = [next_tick(time.time(), wait) for wait, _ in jobs]
+    # Sleep until the next due job exactly: a coarse tick would delay every new version.
+    while not stop.wait(max(0.0, min(due) - time.time())):
+        for i, (wait, action) in enumerate(jobs):
+            now = time.time()
+            if due[i] - now > wait:  # the clock was set back: realign, run nothing
+                due[i] = next_tick(now, wait)
+            elif now >= due[i]:
+                due[i] = next_tick(now, wait)
+                try:
+                    action()
+                except Exception:  # the watcher must outlive any one pass
+                    logger.exception("lifecycle pass failed")

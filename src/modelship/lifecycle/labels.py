@@ -1,15 +1,6 @@
-"""``labels.json``: version labels kept beside a model's versions, with their history.
-
-``modelship promote`` and ``modelship rollback`` write it, a running server's watcher reads it
-on every poll, so moving ``stable`` needs neither a restart nor a config-file edit::
-
-    models/mnist/labels.json
-    {"labels": {"stable": 3},
-     "history": [{"label": "stable", "version": 2, "action": "promote", "forced": false, ...},
-                 {"label": "stable", "version": 3, "action": "promote", "forced": false, ...}]}
-
-The file is replaced atomically (written beside, then renamed), so a poll never reads half of it.
-"""
+"""``labels.json`` beside a model's versions: its version labels and their history. ``modelship
+promote`` and ``rollback`` replace it atomically (written beside, then renamed) and a running
+server reads it on every poll, so moving ``stable`` needs no restart or config-file edit."""
 
 from __future__ import annotations
 

@@ -1,22 +1,20 @@
-"""The loader: loads one version directory and warms it up (TF Serving's ``Loader``).
-
-It knows nothing of states: it returns a ready runtime or raises, and the manager decides what
-that means for the version.
-"""
+"""The loader: loads one version directory and warms it up (TF Serving's ``Loader``). It knows
+nothing of states: it returns a ready runtime or raises, and the manager decides the rest."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modelship.lifecycle.compat import require_same_signature
+from modelship.errors import FailedPrecondition
 from modelship.lifecycle.warmup import run_warmup
 from modelship.manifest import MANIFEST_NAME, Manifest
 from modelship.registry import ServedVersion
 from modelship.runtimes import Runtime, RuntimeOptions, load_runtime
 from modelship.settings import ServeSettings
+from modelship.signature import Signature, TensorSpec
 
-__all__ = ["Loaded", "Loader"]
+__all__ = ["Loaded", "Loader", "require_same_signature"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,7 @@ class Loaded:
 
 @dataclass(frozen=True)
 class Loader:
-    """How versions load: threads, SavedModel tags, warm-up.
+    """How versions load.
 
     Attributes:
         threads: intra-op threads for the runtime (0: its default).
@@ -85,3 +83,36 @@ class Loader:
             loaded.close()  # refused: give its memory back now
             raise
         return Loaded(loaded, manifest)
+
+
+def require_same_signature(previous: ServedVersion | None, version: int, runtime: Runtime) -> None:
+    """Refuse ``runtime`` (version ``version``) if its tensors differ from ``previous``'s:
+    clients are written against the serving version's signature.
+
+    Raises:
+        FailedPrecondition: the signatures differ; the message shows both.
+    """
+    served = previous.runtime if previous is not None else None
+    if previous is None or served is None:
+        return
+    before, after = served.signatures, runtime.signatures
+    if _tensors(before) != _tensors(after):
+        raise FailedPrecondition(
+            f"the signature of version {version} differs from the serving "
+            f"version {previous.version}'s ({_describe(after)} vs {_describe(before)}); "
+            "clients would break: publish it under a new model name, or restart the "
+            "server to accept the change"
+        )
+
+
+def _tensors(signatures: dict[str, Signature]) -> dict[str, object]:
+    return {name: (s.inputs, s.outputs) for name, s in signatures.items()}
+
+
+def _describe(signatures: dict[str, Signature]) -> str:
+    def tensors(specs: dict[str, TensorSpec]) -> str:
+        return ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in specs.items())
+
+    return "; ".join(
+        f"{name}: ({tensors(s.inputs)}) -> ({tensors(s.outputs)})" for name, s in signatures.items()
+    )

@@ -1,33 +1,23 @@
-"""The manager: moves versions through their states (TF Serving's ``AspiredVersionsManager``).
-
-Given a model's :class:`.source.AspiredVersions`, it asks its swap policy for one action at a
-time and does it, in its caller's thread (never on a request's path):
-
-- a load runs the :class:`.loader.Loader` (load, signature check, warm-up), then the ready
-  gates (hooks that may hold a version back, e.g. until other workers have it), and only then
-  makes the version ``AVAILABLE``; requests switch to it with one assignment;
-- a version that fails ends in ``END`` with its error, never served; the failure is remembered
-  until its files change, and the versions serving keep serving;
-- an unload marks the version ``UNLOADING`` at once, so no new request resolves it, then waits
-  in a background thread until the last request holding it released it, and frees its memory.
-
-Every state change goes to the :class:`.monitor.StateMonitor`'s subscribers.
-"""
+"""The manager: moves versions through their states (TF Serving's ``AspiredVersionsManager``),
+one swap-policy action at a time, in its caller's thread, and publishes every state change to
+the :class:`.monitor.StateMonitor`'s subscribers."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Set
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from modelship.errors import ModelNotFound, ModelshipError
-from modelship.lifecycle.failures import FailedVersions
 from modelship.lifecycle.loader import Loader
-from modelship.lifecycle.memory import release_memory
 from modelship.lifecycle.monitor import StateMonitor
-from modelship.lifecycle.source import AspiredVersions
-from modelship.lifecycle.swap import AvailabilityPreservingPolicy, SwapPolicy
+from modelship.lifecycle.source import AspiredVersions, FailedVersions
 from modelship.registry import (
     AVAILABLE,
     END,
@@ -39,7 +29,15 @@ from modelship.registry import (
 )
 from modelship.repository import version_path
 
-__all__ = ["Manager", "ReadyGate", "load_version", "unload_version"]
+__all__ = [
+    "Action",
+    "AvailabilityPreservingPolicy",
+    "Manager",
+    "ReadyGate",
+    "SwapPolicy",
+    "load_version",
+    "unload_version",
+]
 
 logger = logging.getLogger("modelship.lifecycle")
 
@@ -53,6 +51,42 @@ def _no_hook(served: ServedVersion) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class Action:
+    """Load or unload one version."""
+
+    kind: Literal["load", "unload"]
+    version: int
+
+
+class SwapPolicy(Protocol):
+    """Chooses the next action for one model (TF Serving's ``AspiredVersionPolicy``): the next
+    step from the versions known now towards ``wanted``; ``None`` when done."""
+
+    def next_action(
+        self, versions: Mapping[int, ServedVersion], wanted: Set[int]
+    ) -> Action | None: ...
+
+
+class AvailabilityPreservingPolicy:
+    """Never leaves a model with no version serving while one is on its way: new versions load
+    first, newest first, and one no longer wanted unloads once a wanted one is ``AVAILABLE``
+    (so memory briefly holds both)."""
+
+    def next_action(self, versions: Mapping[int, ServedVersion], wanted: Set[int]) -> Action | None:
+        """The newest wanted version not loaded or loading, else the oldest unwanted one."""
+        missing = [
+            v for v in wanted if v not in versions or versions[v].state not in (AVAILABLE, LOADING)
+        ]
+        if missing:
+            return Action("load", max(missing))
+        if any(versions[v].available for v in wanted):
+            retired = [v for v, served in versions.items() if v not in wanted and served.available]
+            if retired:
+                return Action("unload", min(retired))
+        return None
+
+
 def load_version(
     served: ServedVersion,
     loader: Loader | None = None,
@@ -64,8 +98,7 @@ def load_version(
 ) -> None:
     """Take ``served`` through ``LOADING`` to ``AVAILABLE``, or to ``END`` with its error.
 
-    Never raises: a broken artifact is reported on the version, and whatever serves keeps
-    serving.
+    Never raises: a broken artifact is reported on the version; whatever serves keeps serving.
 
     Args:
         served: the version (in ``START``, or ``END`` to load it again).
@@ -118,8 +151,21 @@ def unload_version(
     changed(served)
 
 
+def _release_memory() -> None:
+    """Collect cycles and hand freed heap pages back to the OS (glibc keeps them otherwise)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: the allocator decides
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 class Manager:
     """Keeps the registry's versions at what the source aspires to.
+
+    A load runs the loader (load, signature check, warm-up), then the ready gates, and only
+    then makes the version ``AVAILABLE``. A version that fails ends in ``END`` with its error
+    and is remembered until its files change. An unload marks the version ``UNLOADING`` at
+    once, so no new request resolves it, and frees it in a background thread once the last
+    request holding it released it.
 
     Args:
         registry: the registry requests resolve versions in.
@@ -206,8 +252,6 @@ class Manager:
             for served in list(entry.versions.values()):
                 unload_version(served, changed=self.monitor.publish)
 
-    # -- loading -----------------------------------------------------------------------------
-
     def _load(self, entry: ModelEntry, aspired: AspiredVersions, version: int) -> None:
         config = aspired.config
         served = ServedVersion(
@@ -258,8 +302,6 @@ class Manager:
                 labels[label] = entry.labels[label]
         entry.labels = labels  # one assignment: a request sees the old or the new labels
 
-    # -- unloading ---------------------------------------------------------------------------
-
     def _retire(self, served: ServedVersion, drop: bool = False) -> None:
         """Stop routing to ``served`` now; unload it once no request holds it."""
         if served.runtime is None:
@@ -285,7 +327,7 @@ class Manager:
         unload_version(served, close=False, changed=self.monitor.publish)
         if drop:
             self._drop(served)
-        release_memory()
+        _release_memory()
         logger.info("unloaded %s version %d", served.model, served.version)
 
     def _drop(self, served: ServedVersion) -> None:

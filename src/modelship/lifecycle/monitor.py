@@ -1,8 +1,5 @@
-"""Version-state events: the manager publishes each change, subscribers hear it.
-
-Like TF Serving's ``ServableStateMonitor`` on its event bus: the manager knows nothing of who
-listens (the worker group publishes the states to the other workers; a test records them).
-"""
+"""Version-state events (TF Serving's ``ServableStateMonitor``): the manager publishes each
+change and knows nothing of who listens (the worker group, a test)."""
 
 from __future__ import annotations
 
@@ -31,17 +28,14 @@ class ServableState:
     error_message: str = ""
 
 
-Subscriber = Callable[[ServableState], None]
-
-
 class StateMonitor:
     """Delivers every :class:`ServableState` to the subscribers, in the order published."""
 
     def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: list[Callable[[ServableState], None]] = []
         self._lock = threading.Lock()  # loads and background unloads both publish
 
-    def subscribe(self, subscriber: Subscriber) -> None:
+    def subscribe(self, subscriber: Callable[[ServableState], None]) -> None:
         """Call ``subscriber`` with each later event (on the publishing thread)."""
         self._subscribers.append(subscriber)
 

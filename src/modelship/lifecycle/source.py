@@ -1,26 +1,63 @@
-"""The source: which versions of which models should be loaded (TF Serving's ``Source``).
-
-It holds the model list (``--model_name``, ``--model_config_file``, or the last reload request)
-and, for each model, turns the repository listing, the version policy and the labels (the
-config's ``version_labels`` overridden by ``labels.json``) into its :class:`AspiredVersions`.
-"""
+"""The source: which versions of which models should be loaded (TF Serving's ``Source``): the
+repository listing, the version policy and the labels (the config's, overridden by
+``labels.json``), less the versions that failed and have not changed since."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from modelship.errors import BadConfig
 from modelship.lifecycle.config import ModelConfig, read_model_config_file
-from modelship.lifecycle.failures import FailedVersions
 from modelship.lifecycle.labels import LabelsFile
 from modelship.repository import list_versions, version_path
 from modelship.settings import ServeSettings
 
-__all__ = ["AspiredVersions", "ModelSource"]
+__all__ = ["AspiredVersions", "FailedVersions", "ModelSource"]
 
 logger = logging.getLogger("modelship.lifecycle")
+
+
+def _files_stamp(path: Path) -> object:
+    """Names, sizes and modification times of a version's files: changes when they change."""
+    try:
+        return sorted(
+            (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in path.rglob("*")
+        )
+    except OSError:
+        return None
+
+
+class FailedVersions:
+    """Versions that failed to load, not retried (a load and a log line each poll) until
+    anything in their directory changes: a re-export, a fixed file."""
+
+    def __init__(self) -> None:
+        self._stamps: dict[tuple[str, int], object] = {}
+
+    def record(self, model: str, version: int, path: Path) -> None:
+        """Remember that ``version`` of ``model``, in ``path``, failed to load."""
+        self._stamps[(model, version)] = _files_stamp(path)
+
+    def still_failed(self, model: str, version: int, path: Path) -> bool:
+        """Whether the version failed and its files have not changed since."""
+        key = (model, version)
+        if key not in self._stamps:
+            return False
+        if self._stamps[key] == _files_stamp(path):
+            return True
+        del self._stamps[key]  # its files changed: worth another try
+        return False
+
+    def forget(self, model: str, version: int | None = None) -> None:
+        """Forget one version of ``model``, or all of them when ``version`` is None."""
+        if version is not None:
+            self._stamps.pop((model, version), None)
+        else:
+            self._stamps = {k: v for k, v in self._stamps.items() if k[0] != model}
 
 
 @dataclass(frozen=True)
@@ -38,11 +75,8 @@ class AspiredVersions:
     labels: dict[str, int]
 
     def wanted(self, failed: FailedVersions) -> set[int]:
-        """The versions to serve: the policy's and the labels' among those that may load.
-
-        A version that failed (and whose files have not changed since) is no candidate, so the
-        latest policy falls back to the newest version that works.
-        """
+        """The policy's and the labels' versions among those that may load (a failed one is
+        no candidate, so the latest policy falls back to the newest version that works)."""
         config = self.config
         candidates = {
             v
@@ -53,12 +87,8 @@ class AspiredVersions:
 
 
 class ModelSource:
-    """The model list and, per model, its aspired versions.
-
-    Args:
-        settings: the server's settings (``--model_config_file``).
-        configs: the model list to start from.
-    """
+    """The model list (``--model_name``, ``--model_config_file`` or the last reload request)
+    and, per model, its aspired versions."""
 
     def __init__(self, settings: ServeSettings, configs: list[ModelConfig]) -> None:
         self.settings = settings
@@ -93,8 +123,8 @@ class ModelSource:
     def changed_config_file(self) -> list[ModelConfig] | None:
         """``--model_config_file``'s list if it changed since last read, else ``None``.
 
-        A broken file is logged and reported unchanged (the current list stays). A list set
-        since by a reload request stays until the file itself changes.
+        A broken file is logged and reported unchanged. A list set since by a reload request
+        stays until the file itself changes.
         """
         path = self.settings.model_config_file
         if path is None:

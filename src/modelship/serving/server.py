@@ -28,8 +28,7 @@ from modelship.serving.monitoring import metrics_paths
 from modelship.serving.preprocess import ImageDecoder
 from modelship.serving.rest.app import build_app
 from modelship.serving.workers.group import WorkerGroup
-from modelship.serving.workers.ports import bind_socket
-from modelship.serving.workers.supervisor import Supervisor
+from modelship.serving.workers.supervisor import Supervisor, bind_socket
 from modelship.serving.workers.sync import GroupSync
 from modelship.settings import ServeSettings
 

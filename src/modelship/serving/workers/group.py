@@ -1,31 +1,14 @@
-"""The worker group: what the worker processes of one server share through a directory.
-
-``modelship serve --workers N`` runs N processes behind one port; each has its own registry and
-lifecycle. The supervisor creates a small runtime directory and hands it to every worker, which
-uses it so that the N processes behave as one server:
-
-- ``members.json``: the pids of the live workers, written by the supervisor.
-- ``reload.json``: the model list set by the last ``HandleReloadConfigRequest``, whichever
-  worker received it; the others apply it on their next check, and a replacement worker starts
-  from it.
-- ``applied-<pid>``: the id of the last reload that worker applied, so the worker that received
-  the request answers once every worker serves the new list.
-- ``states-<pid>.json``: the version states of each worker's registry, so a status answer can
-  say ``AVAILABLE`` only for a version that every worker serves.
-
-Every file is written whole under a temporary name and renamed into place: a reader sees the
-old or the new content, never half of it.
-"""
+"""The worker group: what the worker processes of one server (``serve --workers N``, each with
+its own registry and lifecycle) share through a directory, so that they behave as one server."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +28,9 @@ LOADED = "LOADED"
 
 @dataclass(frozen=True)
 class ReloadRecord:
-    """One reload request, as the group keeps it.
-
-    Attributes:
-        id: unique per request.
-        config: the model list, as the worker that received the request serialised it.
-        file_stamp: the stamp of ``--model_config_file``'s list when the request came; while the
-            file still has that list, the reload stays in force (a replacement worker starts
-            from it), as it does in a single process until the file changes.
-    """
+    """One reload request: its unique ``id``, the model list (``config``, a ``ModelServerConfig``
+    text proto), and the stamp of ``--model_config_file``'s list when it came (``file_stamp``):
+    while the file keeps that list, the reload stays in force, as in a single process."""
 
     id: str
     config: str
@@ -61,11 +38,13 @@ class ReloadRecord:
 
 
 class WorkerGroup:
-    """The shared directory of one server's workers, seen from one process.
+    """The shared directory of one server's workers, seen from process ``pid``.
 
-    Args:
-        directory: the directory the supervisor created.
-        pid: this process's id (the default: the calling process).
+    ``members.json`` lists the live workers' pids (the supervisor writes it); ``reload.json``
+    holds the last reload request, whichever worker received it (the others apply it, and a
+    replacement worker starts from it); ``applied-<pid>`` the id of the last reload a worker
+    applied; ``states-<pid>.json`` its version states, for status answers that speak for the
+    whole group. Every file is written whole and renamed into place: a reader never sees half.
     """
 
     def __init__(self, directory: Path, pid: int | None = None) -> None:
@@ -73,13 +52,6 @@ class WorkerGroup:
         self.pid = os.getpid() if pid is None else pid
         self._reload_seen: tuple[int, int, int] | None = None
         self._states_written: States | None = None
-
-    @classmethod
-    def create(cls) -> WorkerGroup:
-        """A fresh directory under the system's temporary directory (the supervisor's side)."""
-        return cls(Path(tempfile.mkdtemp(prefix="modelship-workers-")))
-
-    # -- membership (written by the supervisor) ----------------------------------------------
 
     def set_members(self, pids: list[int]) -> None:
         """Record the live workers; files of workers no longer listed are removed."""
@@ -100,39 +72,25 @@ class WorkerGroup:
         """The other live workers."""
         return [p for p in self.members() if p != self.pid]
 
-    # -- reloads -----------------------------------------------------------------------------
-
     def new_reload(self, config: str, file_stamp: str | None) -> ReloadRecord:
         """A record for a reload request received by this worker (not yet published)."""
         return ReloadRecord(id=uuid.uuid4().hex, config=config, file_stamp=file_stamp)
 
     def publish_reload(self, record: ReloadRecord) -> None:
         """Make ``record`` the group's model list; the other workers pick it up."""
-        self._write(
-            _RELOAD,
-            orjson.dumps(
-                {"id": record.id, "config": record.config, "file_stamp": record.file_stamp}
-            ),
-        )
+        self._write(_RELOAD, orjson.dumps(asdict(record)))
 
     def reload(self) -> ReloadRecord | None:
         """The group's last reload, if any."""
         self._reload_seen = self._stamp(_RELOAD)
         data = self._read(_RELOAD)
-        if not isinstance(data, dict):
-            return None
         try:
-            return ReloadRecord(
-                id=str(data["id"]), config=str(data["config"]), file_stamp=data["file_stamp"]
-            )
-        except KeyError:
+            return ReloadRecord(**data) if isinstance(data, dict) else None
+        except TypeError:
             return None
 
     def reload_changed(self) -> ReloadRecord | None:
-        """The group's last reload if ``reload.json`` changed since this process last read it.
-
-        A ``stat`` per call: cheap enough to ask several times a second.
-        """
+        """The last reload if ``reload.json`` changed since last read (one ``stat``: cheap)."""
         if self._stamp(_RELOAD) == self._reload_seen:
             return None
         return self.reload()
@@ -142,11 +100,9 @@ class WorkerGroup:
         self._write(f"applied-{self.pid}", record_id.encode())
 
     def wait_for_peers(self, record_id: str, timeout: float) -> list[int]:
-        """Wait until every other live worker applied reload ``record_id``.
-
-        Stops early when a later reload replaced it (the later one is what the group will
-        serve). A worker that dies meanwhile leaves the member list and is not waited for: its
-        replacement starts from the reload.
+        """Wait until every other live worker applied reload ``record_id``, or a later reload
+        replaced it; a worker that dies meanwhile is not waited for (its replacement starts
+        from the reload).
 
         Returns:
             the workers that had not applied it when ``timeout`` seconds passed (empty if all).
@@ -166,8 +122,6 @@ class WorkerGroup:
         except OSError:
             return None
 
-    # -- version states ----------------------------------------------------------------------
-
     def publish_states(self, states: States) -> None:
         """Record this worker's version states (only when they changed since the last call)."""
         if states == self._states_written:
@@ -184,8 +138,6 @@ class WorkerGroup:
             if isinstance(data, dict):
                 found.append({m: {int(v): str(s) for v, s in vs.items()} for m, vs in data.items()})
         return found
-
-    # -- files -------------------------------------------------------------------------------
 
     def _write(self, name: str, data: bytes) -> None:
         # Unique temporary name: several processes may write the same file at once.
@@ -211,21 +163,13 @@ class WorkerGroup:
 def group_state(
     version: int, own: Mapping[int, str], peers: Sequence[Mapping[int, str]]
 ) -> str | None:
-    """The state of one version for the whole group, as one server would report it.
+    """The state of ``version`` for the whole group, as one server would report it.
 
-    A version is ``AVAILABLE`` once every worker serves it: from then on any connection can
-    reach it. While some workers serve it and others are still loading it (or have not found it
-    yet), it is ``LOADING``. A version on its way out stays ``AVAILABLE`` while some worker
-    still serves it, so the model never looks unservable in the middle of a swap. Otherwise the
-    state is this worker's own.
-
-    Args:
-        version: the version.
-        own: version -> state of the model in this worker.
-        peers: the same for each other worker (empty when the model is not there).
-
-    Returns:
-        the state, or ``None`` when no worker has the version.
+    ``AVAILABLE`` once every worker serves it (any connection reaches it); ``LOADING`` while
+    some serve it and others are still on their way to it; ``AVAILABLE`` for a version on its
+    way out that some worker still serves, so a swap never looks unservable; otherwise this
+    worker's own state (``own`` and each of ``peers``: version -> state of the model), or
+    ``None`` when no worker has the version.
     """
     workers = [own, *peers]
     states = [w.get(version) for w in workers]

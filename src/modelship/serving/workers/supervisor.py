@@ -1,17 +1,5 @@
-"""Worker processes sharing the server's ports, kept alive by a supervisor.
-
-Each worker is a fresh (spawned) process that loads the models and binds the REST port with
-``SO_REUSEPORT``; the kernel spreads new connections over the workers' listening sockets. A
-worker that dies is replaced after a backoff; a worker that keeps dying makes the whole server
-exit non-zero, so an orchestrator sees the failure instead of a healthy-looking server that
-fails requests. SIGTERM (or SIGINT) drains: every worker stops accepting, finishes what is in
-flight, and the supervisor exits 0.
-
-The supervisor also owns the workers' shared directory (:class:`WorkerGroup`) and keeps its
-member list current, so a model-config reload received by one worker reaches all of them, and
-status answers speak for the whole server. What a worker runs is handed in (``worker``): the
-supervisor knows nothing of the server it multiplies.
-"""
+"""Worker processes sharing the server's ports, kept alive by a supervisor that knows nothing
+of the server it multiplies (what a worker runs is handed in)."""
 
 from __future__ import annotations
 
@@ -21,6 +9,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,10 +21,9 @@ from types import FrameType
 
 from modelship.errors import BadConfig, ModelshipError
 from modelship.serving.workers.group import WorkerGroup
-from modelship.serving.workers.ports import bind_socket
 from modelship.settings import ServeSettings
 
-__all__ = ["EXIT_BAD_CONFIG", "Supervisor", "Worker"]
+__all__ = ["EXIT_BAD_CONFIG", "Supervisor", "Worker", "bind_socket"]
 
 logger = logging.getLogger("modelship.supervisor")
 
@@ -74,8 +62,33 @@ class _Slot:
     restart_at: float = 0.0
 
 
+def bind_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
+    """A TCP socket bound to ``host:port``; with ``reuse_port`` other processes may bind too."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise BadConfig(
+            f"cannot listen on {host}:{port}: {exc.strerror}; is another server using it? "
+            "choose --rest_api_port"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 class Supervisor:
     """Starts ``workers`` worker processes and keeps that many running.
+
+    Each worker is a spawned process that loads the models and binds the REST port with
+    ``SO_REUSEPORT``, so the kernel spreads connections over them. A dead worker is replaced
+    after a backoff; one that keeps dying makes the server exit non-zero, so an orchestrator
+    sees the failure. SIGTERM or SIGINT drains every worker, then the supervisor returns. It
+    also keeps the member list of the workers' shared directory (:class:`WorkerGroup`).
 
     Args:
         settings: the server's settings; each worker gets a copy.
@@ -110,7 +123,7 @@ class Supervisor:
         )
         self._metrics_dir = tempfile.mkdtemp(prefix="modelship-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = self._metrics_dir
-        self._group = group = WorkerGroup.create()
+        self._group = group = WorkerGroup(Path(tempfile.mkdtemp(prefix="modelship-workers-")))
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
         }

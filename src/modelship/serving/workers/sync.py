@@ -1,12 +1,6 @@
-"""Keeps one worker's lifecycle in step with the other workers of its server.
-
-:class:`GroupSync` is the lifecycle's :class:`~modelship.lifecycle.Coordinator` for a worker
-group: a reload request received by this worker is handed to the others through the group's
-directory, and answered once they serve it too; a reload received by another worker is applied
-here; this worker's version states are published for the others' status answers (it subscribes
-to the manager's state events); and a new latest version, once loaded, is held (a ready gate)
-until the other workers have loaded it too, so they switch to it together.
-"""
+"""One worker's side of the group (:class:`GroupSync`, the lifecycle's coordinator): reloads
+travel between the workers, version states are published for the others' status answers, and
+a new latest version is held until every worker has it, so they switch to it together."""
 
 from __future__ import annotations
 
@@ -14,28 +8,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
-import orjson
 
 from modelship.errors import BadConfig
 from modelship.lifecycle import Lifecycle
-from modelship.lifecycle.config import ModelConfig
-from modelship.lifecycle.monitor import ServableState, States, registry_states
-from modelship.lifecycle.policy import VersionPolicy
-from modelship.lifecycle.ticks import Job
+from modelship.lifecycle.config import ModelConfig, config_text, parse_model_config
+from modelship.lifecycle.core import Job
+from modelship.lifecycle.monitor import States, registry_states
 from modelship.registry import ServedVersion
 from modelship.serving.workers.group import LOADED, WorkerGroup, coming_to
 
-__all__ = [
-    "GROUP_CHECK_SECONDS",
-    "HOLD_SECONDS",
-    "PEER_RELOAD_TIMEOUT",
-    "GroupSync",
-    "decode_configs",
-    "encode_configs",
-]
+__all__ = ["GROUP_CHECK_SECONDS", "HOLD_SECONDS", "PEER_RELOAD_TIMEOUT", "GroupSync"]
 
 logger = logging.getLogger("modelship.workers")
 
@@ -49,35 +31,25 @@ HOLD_SECONDS = 15.0
 
 
 class GroupSync:
-    """One worker's side of the group: the lifecycle's coordinator.
+    """One worker's side of the group; ``clock`` times the hold (injected by tests)."""
 
-    Args:
-        group: the group's shared directory.
-        clock: seconds, for the hold's timeout (injected by tests).
-    """
+    lifecycle: Lifecycle  # set by attach(), which the Lifecycle calls on creation
 
     def __init__(self, group: WorkerGroup, clock: Callable[[], float] = time.monotonic) -> None:
         self.group = group
         self._clock = clock
-        self._lifecycle: Lifecycle | None = None
         self._stop = threading.Event()  # replaced by the lifecycle's when attached
         self._held: set[tuple[str, int]] = set()
         self._reload_id: str | None = None  # the group reload this worker serves
         self._publishing = False  # states go to the group once this worker serves
         self._lock = threading.Lock()
 
-    @property
-    def lifecycle(self) -> Lifecycle:
-        """The lifecycle this worker's side belongs to."""
-        if self._lifecycle is None:
-            raise RuntimeError("GroupSync is used once a Lifecycle attached it")
-        return self._lifecycle
-
     def attach(self, lifecycle: Lifecycle) -> None:
         """Publish ``lifecycle``'s state changes and hold its new latest versions."""
-        self._lifecycle = lifecycle
+        self.lifecycle = lifecycle
         self._stop = lifecycle.stopping
-        lifecycle.manager.monitor.subscribe(self._on_state)
+        # The others hear of a change at once (and again on the next check, should it fail).
+        lifecycle.manager.monitor.subscribe(lambda event: self.publish_states())
         lifecycle.manager.add_gate(self._gate)
 
     def jobs(self) -> list[Job]:
@@ -89,23 +61,15 @@ class GroupSync:
         return self.group.peer_states()
 
     def adopt(self) -> bool:
-        """At start, take the group's last reload as the model list, if it is still in force.
-
-        A reload stays in force until ``--model_config_file``'s list changes, as in one
-        process; a worker that replaces a dead one then serves what the others serve.
-
-        Returns:
-            True if the model list came from the group's reload.
-        """
+        """At start, take the group's last reload as the model list, if it is still in force
+        (until ``--model_config_file``'s list changes, as in one process); True if it did."""
         record = self.group.reload()
-        if record is None or record.file_stamp != self.lifecycle.file_stamp():
+        if record is None or record.file_stamp != self.lifecycle.source.file_stamp():
             return False
-        try:
-            configs = decode_configs(record.config)
-        except BadConfig as exc:
-            logger.error("ignoring the workers' reloaded model list: %s", exc.message)
+        configs = self._decode(record.config)
+        if configs is None:
             return False
-        self.lifecycle.set_configs(configs)
+        self.lifecycle.source.set_configs(configs)  # before the first poll: nothing to unload
         self._reload_id = record.id
         logger.info("serving the reloaded model list: %s", _names(configs))
         return True
@@ -118,12 +82,9 @@ class GroupSync:
             self.group.acknowledge(self._reload_id)
 
     def reload(self, configs: list[ModelConfig]) -> None:
-        """Apply a reload request received by this worker, in every worker.
-
-        Returns once every live worker serves the new list, or after ``PEER_RELOAD_TIMEOUT``
-        (those still loading then follow when their loading is done).
-        """
-        record = self.group.new_reload(encode_configs(configs), self.lifecycle.file_stamp())
+        """Apply a reload request received by this worker, in every worker; returns once they
+        all serve it, or after ``PEER_RELOAD_TIMEOUT`` (the others follow once loaded)."""
+        record = self.group.new_reload(config_text(configs), self.lifecycle.source.file_stamp())
         self._reload_id = record.id  # before publishing: this worker's own check skips it
         self.group.publish_reload(record)
         self.lifecycle.apply_config(configs)
@@ -148,23 +109,17 @@ class GroupSync:
         record = self.group.reload_changed()
         if record is not None and record.id != self._reload_id:
             self._reload_id = record.id
-            try:
-                configs = decode_configs(record.config)
-            except BadConfig as exc:  # the receiving worker parsed it; this cannot, so say it
-                logger.error("ignoring a reloaded model list: %s", exc.message)
-            else:
+            configs = self._decode(record.config)
+            if configs is not None:
                 logger.info("another worker reloaded the model list: %s", _names(configs))
                 self.lifecycle.apply_config(configs)
             self.group.acknowledge(record.id)
         self.publish_states()
 
     def hold(self, served: ServedVersion) -> None:
-        """Keep a loaded, warm new version from serving until the other workers loaded it too.
-
-        Every worker holds it the same way, so they all switch to it within a check or two
-        of each other instead of each as soon as its own loading ends. Returns at once when
-        alone; after ``HOLD_SECONDS`` it returns anyway (logged).
-        """
+        """Keep a loaded, warm new version from serving until the other workers loaded it too,
+        so that they all switch within a check or two of each other. Returns at once when
+        alone, and after ``HOLD_SECONDS`` anyway (logged)."""
         if not self._publishing:
             return
         key = (served.model, served.version)
@@ -203,63 +158,26 @@ class GroupSync:
 
     def publish_states(self) -> None:
         """Tell the other workers the state of each version here (when it changed)."""
-        if not self._publishing or self._lifecycle is None:
+        if not self._publishing:
             return
         with self._lock:  # loads and background unloads both publish; keep the writes in order
-            states = registry_states(self._lifecycle.registry)
+            states = registry_states(self.lifecycle.registry)
             for model, version in self._held:
                 states.get(model, {})[version] = LOADED
             self.group.publish_states(states)
-
-    def _on_state(self, event: ServableState) -> None:
-        # The others hear it at once (and again on the next check, should this write fail).
-        self.publish_states()
 
     def _gate(self, served: ServedVersion, previous: ServedVersion | None) -> None:
         if previous is not None and served.version > previous.version:
             # The new latest version: switch when the other workers can switch too.
             self.hold(served)
 
-
-def encode_configs(configs: list[ModelConfig]) -> str:
-    """``configs`` as JSON, for the other workers (:func:`decode_configs` reads it back)."""
-    return orjson.dumps(
-        [
-            {
-                "name": c.name,
-                "base_path": str(c.base_path),
-                "runtime": c.runtime,
-                "policy": [c.policy.kind, c.policy.num_versions, list(c.policy.versions)],
-                "labels": c.labels,
-            }
-            for c in configs
-        ]
-    ).decode()
-
-
-def decode_configs(text: str) -> list[ModelConfig]:
-    """The model list :func:`encode_configs` wrote.
-
-    Raises:
-        BadConfig: ``text`` is not such a list.
-    """
-    try:
-        items: list[dict[str, Any]] = orjson.loads(text)
-        return [
-            ModelConfig(
-                name=str(item["name"]),
-                base_path=Path(item["base_path"]),
-                runtime=item["runtime"],
-                policy=VersionPolicy(
-                    kind, num_versions=int(count), versions=tuple(int(v) for v in versions)
-                ),
-                labels={str(k): int(v) for k, v in item["labels"].items()},
-            )
-            for item in items
-            for kind, count, versions in [item["policy"]]
-        ]
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise BadConfig(f"not a model list written by a worker: {exc}") from exc
+    @staticmethod
+    def _decode(text: str) -> list[ModelConfig] | None:
+        try:
+            return parse_model_config(text, origin="the workers' reloaded model list")
+        except BadConfig as exc:  # the receiving worker parsed it; this one cannot: say so
+            logger.error("ignoring %s", exc.message)
+            return None
 
 
 def _names(configs: list[ModelConfig]) -> str:
