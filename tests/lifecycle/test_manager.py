@@ -10,8 +10,7 @@ import pytest
 from modelship.errors import FailedPrecondition
 from modelship.lifecycle.config import ModelConfig
 from modelship.lifecycle.loader import Loaded, Loader
-from modelship.lifecycle.manager import Manager, load_version, unload_version
-from modelship.lifecycle.monitor import ServableState
+from modelship.lifecycle.manager import Manager, ServableState, load_version, unload_version
 from modelship.lifecycle.source import AspiredVersions
 from modelship.registry import Registry, ServedVersion
 

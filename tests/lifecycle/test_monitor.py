@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelship.lifecycle.monitor import ServableState, StateMonitor, registry_states
+from modelship.lifecycle.manager import ServableState, StateMonitor, registry_states
 from modelship.registry import Registry, ServedVersion
 
 

@@ -7,4 +7,4 @@ from __future__ import annotations
 __all__ = ["Coordinator", "Lifecycle", "States", "start_lifecycle"]
 
 from modelship.lifecycle.core import Coordinator, Lifecycle, start_lifecycle
-from modelship.lifecycle.monitor import States
+from modelship.lifecycle.manager import States

@@ -30,11 +30,8 @@ _KINDS = ("latest", "all", "specific")
 
 @dataclass(frozen=True)
 class VersionPolicy:
-    """One of TF Serving's servable version policies, with its meaning.
-
-    Attributes:
-        kind: ``latest`` (the newest ``num_versions``), ``all`` or ``specific`` (``versions``).
-    """
+    """One of TF Serving's version policies: ``latest`` (the newest ``num_versions``), ``all``
+    or ``specific`` (``versions``)."""
 
     kind: str = "latest"
     num_versions: int = 1
@@ -115,12 +112,8 @@ def configs_from_message(
     """The model configs of a parsed ``ModelServerConfig`` (a file's or a reload request's).
 
     Only ``model_config_list`` is read, field by field, so ``tensorflow.serving``'s message of
-    the same schema reads the same.
-
-    Args:
-        message: the config.
-        origin: where it came from, for error messages.
-        root: directory that relative ``base_path`` values are relative to.
+    the same schema reads the same. ``origin`` names the message in errors; relative base paths
+    are taken from ``root``.
 
     Raises:
         BadConfig: a config without a name or base path, twice the same name, an unknown

@@ -17,8 +17,7 @@ from typing import Protocol
 from modelship.errors import BadConfig
 from modelship.lifecycle.config import ModelConfig, configs_from_settings
 from modelship.lifecycle.loader import Loader
-from modelship.lifecycle.manager import Manager
-from modelship.lifecycle.monitor import States
+from modelship.lifecycle.manager import Manager, States
 from modelship.lifecycle.source import ModelSource
 from modelship.registry import Registry
 from modelship.settings import ServeSettings
@@ -54,10 +53,8 @@ class Coordinator(Protocol):
 def start_lifecycle(
     registry: Registry, settings: ServeSettings, coordinator: Coordinator | None = None
 ) -> Lifecycle:
-    """Load the configured models, then keep polling in the background.
-
-    Args:
-        coordinator: the worker group's side of this process (``--workers`` > 1).
+    """Load the configured models, then keep polling in the background; ``coordinator`` is
+    the worker group's side of this process (``--workers`` > 1).
 
     Raises:
         BadConfig: a configured model has no version that can serve; the message says which
@@ -82,13 +79,8 @@ class Lifecycle:
 
     Every ``--file_system_poll_wait_seconds`` the source lists each model's repository and the
     manager brings the registry to it; every ``--model_config_file_poll_wait_seconds`` the
-    config file is read again, and a changed list replaces the old one.
-
-    Attributes:
-        registry: the registry the manager keeps in step.
-        source: the model list and what each model should serve.
-        manager: the state machine.
-        stopping: set by :meth:`stop`.
+    config file is read again, and a changed list replaces the old one. ``stopping`` is set by
+    :meth:`stop`.
     """
 
     def __init__(
@@ -97,12 +89,11 @@ class Lifecycle:
         settings: ServeSettings,
         configs: list[ModelConfig],
         coordinator: Coordinator | None = None,
-        manager: Manager | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
         self.source = ModelSource(settings, configs)
-        self.manager = manager or Manager(
+        self.manager = Manager(
             registry,
             Loader.from_settings(settings),
             allow_unavailable_labels=settings.allow_version_labels_for_unavailable_models,
@@ -169,9 +160,8 @@ class Lifecycle:
             entry = self.registry.model(config.name)
             if entry.latest_available() is not None:
                 continue
-            failed = sorted(entry.versions.values(), key=lambda v: -v.version)
-            if failed:
-                v = failed[0]
+            v = max(entry.versions.values(), key=lambda v: v.version, default=None)
+            if v is not None:  # the newest version tried, with why it failed
                 raise BadConfig(
                     f"cannot serve {config.name} version {v.version} from {v.path}: "
                     f"{v.error_message or v.state}"

@@ -42,7 +42,7 @@ class LabelsFile:
         """The labels under ``base_path``; empty if there is no file.
 
         Raises:
-            BadConfig: the file exists but is not valid, with its path in the message.
+            BadConfig: the file exists but is not valid.
         """
         path = base_path / LABELS_NAME
         if not path.is_file():
@@ -73,14 +73,10 @@ class LabelsFile:
         self._record(label, version, "promote", forced, note)
 
     def rollback(self, label: str) -> int:
-        """Point ``label`` back at the version it held before the last promotion.
-
-        Returns:
-            The version the label now points at.
+        """Point ``label`` back at the version it held before the last promotion; returns it.
 
         Raises:
-            FailedPrecondition: the label was never promoted twice, so there is nothing to
-                return to.
+            FailedPrecondition: the label was never promoted twice: nothing to return to.
         """
         stack = self.promotions(label)
         if len(stack) < 2:
@@ -106,13 +102,7 @@ class LabelsFile:
         return stack
 
     def _record(self, label: str, version: int, action: str, forced: bool, note: str) -> None:
+        at = datetime.now(UTC).isoformat(timespec="seconds")
         self.history.append(
-            {
-                "label": label,
-                "version": version,
-                "action": action,
-                "forced": forced,
-                "note": note,
-                "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
+            dict(label=label, version=version, action=action, forced=forced, note=note, at=at)
         )

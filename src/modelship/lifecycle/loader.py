@@ -60,12 +60,9 @@ class Loader:
         runtime: str | None = None,
         previous: ServedVersion | None = None,
     ) -> Loaded:
-        """Load ``served``'s directory and warm it up; ``served`` itself is not changed.
-
-        Args:
-            served: the version to load.
-            runtime: the runtime name; detected from the files when ``None``.
-            previous: the version serving now, whose signature the new one must keep.
+        """Load ``served``'s directory with ``runtime`` (detected when ``None``) and warm it up;
+        ``served`` itself is not changed. ``previous``, the version serving now, gives the
+        signature the new one must keep.
 
         Raises:
             ModelshipError: the artifact, the signature or a warm-up request is wrong.

@@ -1,6 +1,7 @@
 """The manager: moves versions through their states (TF Serving's ``AspiredVersionsManager``),
 one swap-policy action at a time, in its caller's thread, and publishes every state change to
-the :class:`.monitor.StateMonitor`'s subscribers."""
+its :class:`StateMonitor` (TF Serving's ``ServableStateMonitor``), knowing nothing of who
+listens (the worker group, a test)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from modelship.errors import ModelNotFound, ModelshipError
 from modelship.lifecycle.loader import Loader
-from modelship.lifecycle.monitor import StateMonitor
 from modelship.lifecycle.source import AspiredVersions, FailedVersions
 from modelship.registry import (
     AVAILABLE,
@@ -34,8 +34,11 @@ __all__ = [
     "AvailabilityPreservingPolicy",
     "Manager",
     "ReadyGate",
-    "SwapPolicy",
+    "ServableState",
+    "StateMonitor",
+    "States",
     "load_version",
+    "registry_states",
     "unload_version",
 ]
 
@@ -45,10 +48,48 @@ logger = logging.getLogger("modelship.lifecycle")
 # It may block (hold the version back); an exception it raises fails the load.
 ReadyGate = Callable[[ServedVersion, ServedVersion | None], None]
 _StateHook = Callable[[ServedVersion], None]
+# model -> version -> state, as one process's registry has them.
+States = dict[str, dict[int, str]]
 
 
-def _no_hook(served: ServedVersion) -> None:
-    return None
+@dataclass(frozen=True)
+class ServableState:
+    """One version entered ``state`` (with ``error_message`` when it ended in failure)."""
+
+    model: str
+    version: int
+    state: str
+    error_message: str = ""
+
+
+class StateMonitor:
+    """Delivers every :class:`ServableState` to the subscribers, in the order published."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Callable[[ServableState], None]] = []
+        self._lock = threading.Lock()  # loads and background unloads both publish
+
+    def subscribe(self, subscriber: Callable[[ServableState], None]) -> None:
+        """Call ``subscriber`` with each later event (on the publishing thread)."""
+        self._subscribers.append(subscriber)
+
+    def publish(self, served: ServedVersion) -> None:
+        """Tell the subscribers the state ``served`` is in now."""
+        event = ServableState(served.model, served.version, served.state, served.error_message)
+        with self._lock:
+            for subscriber in list(self._subscribers):
+                try:
+                    subscriber(event)
+                except Exception:  # a listener's trouble must not stop a load or an unload
+                    logger.exception("a version-state subscriber failed on %s", event)
+
+
+def registry_states(registry: Registry) -> States:
+    """Every version's state in ``registry``, as one snapshot."""
+    return {
+        entry.name: {v: served.state for v, served in list(entry.versions.items())}
+        for entry in registry.models()
+    }
 
 
 @dataclass(frozen=True)
@@ -59,19 +100,10 @@ class Action:
     version: int
 
 
-class SwapPolicy(Protocol):
-    """Chooses the next action for one model (TF Serving's ``AspiredVersionPolicy``): the next
-    step from the versions known now towards ``wanted``; ``None`` when done."""
-
-    def next_action(
-        self, versions: Mapping[int, ServedVersion], wanted: Set[int]
-    ) -> Action | None: ...
-
-
 class AvailabilityPreservingPolicy:
-    """Never leaves a model with no version serving while one is on its way: new versions load
-    first, newest first, and one no longer wanted unloads once a wanted one is ``AVAILABLE``
-    (so memory briefly holds both)."""
+    """The swap policy (TF Serving's): never leaves a model with no version serving while one
+    is on its way. New versions load first, newest first; one no longer wanted unloads once a
+    wanted one is ``AVAILABLE`` (so memory briefly holds both)."""
 
     def next_action(self, versions: Mapping[int, ServedVersion], wanted: Set[int]) -> Action | None:
         """The newest wanted version not loaded or loading, else the oldest unwanted one."""
@@ -94,19 +126,13 @@ def load_version(
     previous: ServedVersion | None = None,
     *,
     gates: tuple[ReadyGate, ...] = (),
-    changed: _StateHook = _no_hook,
+    changed: _StateHook = lambda served: None,
 ) -> None:
     """Take ``served`` through ``LOADING`` to ``AVAILABLE``, or to ``END`` with its error.
 
     Never raises: a broken artifact is reported on the version; whatever serves keeps serving.
-
-    Args:
-        served: the version (in ``START``, or ``END`` to load it again).
-        loader: how to load; the defaults when ``None``.
-        runtime: the runtime name; detected from the files when ``None``.
-        previous: the version serving now (its signature must be kept).
-        gates: run in order once the version is warm, before it serves.
-        changed: called after each state change.
+    ``previous`` is the version serving now (its signature must be kept), ``gates`` run in
+    order once the version is warm, ``changed`` after each state change.
     """
     served.state = LOADING
     served.error_code, served.error_message = "OK", ""
@@ -130,16 +156,11 @@ def load_version(
 
 
 def unload_version(
-    served: ServedVersion, close: bool = True, changed: _StateHook = _no_hook
+    served: ServedVersion, close: bool = True, changed: _StateHook = lambda served: None
 ) -> None:
-    """Detach ``served``'s runtime and end it (``UNLOADING``, then ``END``).
-
-    Args:
-        served: the version.
-        close: release the runtime's memory now. Pass ``False`` while a request may still run
-            on it without holding it: Python frees it with its last reference.
-        changed: called after each state change.
-    """
+    """Detach ``served``'s runtime and end it (``UNLOADING``, then ``END``), calling ``changed``
+    after each state change. ``close=False`` leaves the runtime's memory to Python's last
+    reference, for when a request may still run on it without holding it."""
     if served.state != UNLOADING:
         served.state = UNLOADING
         changed(served)
@@ -168,10 +189,6 @@ class Manager:
     request holding it released it.
 
     Args:
-        registry: the registry requests resolve versions in.
-        loader: how versions load.
-        policy: the swap policy (availability preserving by default).
-        monitor: where state changes are published.
         allow_unavailable_labels: move a label to a version that is not ``AVAILABLE``
             (``--allow_version_labels_for_unavailable_models``).
         clock: seconds for the load-time logs (injected by tests).
@@ -180,17 +197,15 @@ class Manager:
     def __init__(
         self,
         registry: Registry,
-        loader: Loader | None = None,
-        policy: SwapPolicy | None = None,
-        monitor: StateMonitor | None = None,
+        loader: Loader,
         *,
         allow_unavailable_labels: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry
-        self.loader = loader or Loader()
-        self.policy = policy or AvailabilityPreservingPolicy()
-        self.monitor = monitor or StateMonitor()
+        self.loader = loader
+        self.policy = AvailabilityPreservingPolicy()
+        self.monitor = StateMonitor()
         self.failed = FailedVersions()
         self._allow_unavailable_labels = allow_unavailable_labels
         self._clock = clock
@@ -269,12 +284,9 @@ class Manager:
             changed=self.monitor.publish,
         )
         if served.available:
+            took = self._clock() - started
             logger.info(
-                "loaded %s version %d from %s in %.2fs",
-                config.name,
-                version,
-                served.path,
-                self._clock() - started,
+                "loaded %s version %d from %s in %.2fs", config.name, version, served.path, took
             )
         else:
             self.failed.record(config.name, version, served.path)

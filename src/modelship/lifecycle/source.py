@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelship.errors import BadConfig
-from modelship.lifecycle.config import ModelConfig, read_model_config_file
+from modelship.lifecycle.config import ModelConfig, config_text, read_model_config_file
 from modelship.lifecycle.labels import LabelsFile
 from modelship.repository import list_versions, version_path
 from modelship.settings import ServeSettings
@@ -92,19 +92,14 @@ class ModelSource:
 
     def __init__(self, settings: ServeSettings, configs: list[ModelConfig]) -> None:
         self.settings = settings
-        self._configs = {c.name: c for c in configs}
+        self.configs = list(configs)  # the models to serve now (their names are unique)
         self._file_configs = configs if settings.model_config_file is not None else []
-
-    @property
-    def configs(self) -> list[ModelConfig]:
-        """The models to serve now."""
-        return list(self._configs.values())
 
     def set_configs(self, configs: list[ModelConfig]) -> list[str]:
         """Replace the model list; the names of the models it no longer holds."""
-        new = {c.name: c for c in configs}
-        removed = [name for name in self._configs if name not in new]
-        self._configs = new
+        names = {c.name for c in configs}
+        removed = [c.name for c in self.configs if c.name not in names]
+        self.configs = list(configs)
         return removed
 
     def aspired(self, config: ModelConfig) -> AspiredVersions:
@@ -144,9 +139,7 @@ class ModelSource:
         """A digest of ``--model_config_file``'s model list as this process last read it."""
         if self.settings.model_config_file is None:
             return None
-        # Order-free: another process may list the models or labels in another order.
-        canonical = sorted(
-            (c.name, str(c.base_path), c.runtime, repr(c.policy), sorted(c.labels.items()))
-            for c in self._file_configs
-        )
-        return hashlib.sha256(repr(canonical).encode()).hexdigest()
+        # Order-free: another process may list the models (or labels: the text sorts them) in
+        # another order.
+        text = config_text(sorted(self._file_configs, key=lambda c: c.name))
+        return hashlib.sha256(text.encode()).hexdigest()

@@ -46,10 +46,7 @@ Request = tuple[str, Arrays]  # (signature name, inputs)
 
 
 def run_warmup(path: Path, manifest: Manifest | None, runtime: Runtime, iterations: int = 1) -> int:
-    """Run every warm-up request; returns how many ran.
-
-    Args:
-        iterations: how many times each record of TF Serving's warm-up file runs; 0: none.
+    """Run every warm-up request (see :func:`warmup_requests`); returns how many ran.
 
     Raises:
         BadConfig: a warm-up file is malformed, or a request names an unknown signature or
@@ -132,9 +129,8 @@ def tfs_warmup_requests(path: Path, runtime: Runtime) -> list[Request]:
     have no modelship equivalent and are skipped with a warning (TF Serving would run them).
 
     Raises:
-        BadConfig: the file is truncated or corrupt, holds more than ``MAX_RECORDS`` records,
-            a record is not a PredictionLog, or a request names an unknown signature or does
-            not decode; the version must not serve.
+        BadConfig: the file is corrupt or holds more than ``MAX_RECORDS`` records, or a record
+            is not a PredictionLog or not a request for this version.
     """
     file = path / TFS_WARMUP_FILE
     if not file.is_file():
@@ -214,8 +210,7 @@ def read_records(path: Path) -> Iterator[bytes]:
     """Yield the data of each record of the TFRecord file at ``path``, in order.
 
     Raises:
-        BadConfig: the file cannot be read, or ends inside a record (truncated or not a
-            TFRecord file); the message names the file, the record and the offset.
+        BadConfig: the file cannot be read, is truncated or corrupt (record and offset named).
     """
     try:
         content = path.read_bytes()

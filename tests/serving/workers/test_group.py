@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modelship.serving.workers.group import WorkerGroup, group_state
+from modelship.serving.workers.group import ReloadRecord, WorkerGroup, group_state
 
 
 @pytest.fixture
@@ -23,11 +23,11 @@ def test_a_published_reload_is_seen_once_by_each_other_worker(
 ) -> None:
     _, first, second = workers
     assert second.reload_changed() is None
-    record = first.new_reload("model_config_list {}", file_stamp="abc")
+    record = ReloadRecord("model_config_list {}", file_stamp="abc")
     first.publish_reload(record)
     assert second.reload_changed() == record
     assert second.reload_changed() is None  # unchanged since it was read
-    later = first.new_reload("model_config_list { config { name: 'x' } }", file_stamp=None)
+    later = ReloadRecord("model_config_list { config { name: 'x' } }", file_stamp=None)
     first.publish_reload(later)
     assert second.reload_changed() == later
     assert later.id != record.id
@@ -37,7 +37,7 @@ def test_waiting_for_peers_ends_when_each_applied_or_left(
     workers: tuple[WorkerGroup, WorkerGroup, WorkerGroup],
 ) -> None:
     supervisor, first, second = workers
-    record = first.new_reload("model_config_list {}", file_stamp=None)
+    record = ReloadRecord("model_config_list {}", file_stamp=None)
     first.publish_reload(record)
     assert first.wait_for_peers(record.id, timeout=0.1) == [11]
     second.acknowledge("an older reload")
@@ -48,7 +48,7 @@ def test_waiting_for_peers_ends_when_each_applied_or_left(
     assert first.wait_for_peers(record.id, timeout=30) == []
     acknowledged.join()
 
-    newer = first.new_reload("model_config_list {}", file_stamp=None)
+    newer = ReloadRecord("model_config_list {}", file_stamp=None)
     first.publish_reload(newer)
     supervisor.set_members([10])  # worker 11 died: its replacement starts from the reload
     assert first.wait_for_peers(newer.id, timeout=30) == []
@@ -58,9 +58,9 @@ def test_a_later_reload_ends_the_wait_for_an_earlier_one(
     workers: tuple[WorkerGroup, WorkerGroup, WorkerGroup],
 ) -> None:
     _, first, second = workers
-    earlier = first.new_reload("model_config_list {}", file_stamp=None)
+    earlier = ReloadRecord("model_config_list {}", file_stamp=None)
     first.publish_reload(earlier)
-    second.publish_reload(second.new_reload("model_config_list {}", file_stamp=None))
+    second.publish_reload(ReloadRecord("model_config_list {}", file_stamp=None))
     assert first.wait_for_peers(earlier.id, timeout=30) == []
 
 

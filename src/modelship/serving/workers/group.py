@@ -8,13 +8,13 @@ import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from modelship.lifecycle.monitor import States
+from modelship.lifecycle import States
 
 __all__ = ["LOADED", "ReloadRecord", "States", "WorkerGroup", "coming_to", "group_state"]
 
@@ -28,13 +28,13 @@ LOADED = "LOADED"
 
 @dataclass(frozen=True)
 class ReloadRecord:
-    """One reload request: its unique ``id``, the model list (``config``, a ``ModelServerConfig``
-    text proto), and the stamp of ``--model_config_file``'s list when it came (``file_stamp``):
-    while the file keeps that list, the reload stays in force, as in a single process."""
+    """One reload request: the model list (``config``, a ``ModelServerConfig`` text proto), the
+    stamp of ``--model_config_file``'s list when it came (while the file keeps that list, the
+    reload stays in force, as in a single process), and a unique ``id``."""
 
-    id: str
     config: str
     file_stamp: str | None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 class WorkerGroup:
@@ -72,10 +72,6 @@ class WorkerGroup:
         """The other live workers."""
         return [p for p in self.members() if p != self.pid]
 
-    def new_reload(self, config: str, file_stamp: str | None) -> ReloadRecord:
-        """A record for a reload request received by this worker (not yet published)."""
-        return ReloadRecord(id=uuid.uuid4().hex, config=config, file_stamp=file_stamp)
-
     def publish_reload(self, record: ReloadRecord) -> None:
         """Make ``record`` the group's model list; the other workers pick it up."""
         self._write(_RELOAD, orjson.dumps(asdict(record)))
@@ -97,30 +93,20 @@ class WorkerGroup:
 
     def acknowledge(self, record_id: str) -> None:
         """Say that this worker serves the list of reload ``record_id``."""
-        self._write(f"applied-{self.pid}", record_id.encode())
+        self._write(f"applied-{self.pid}", orjson.dumps(record_id))
 
     def wait_for_peers(self, record_id: str, timeout: float) -> list[int]:
-        """Wait until every other live worker applied reload ``record_id``, or a later reload
-        replaced it; a worker that dies meanwhile is not waited for (its replacement starts
-        from the reload).
-
-        Returns:
-            the workers that had not applied it when ``timeout`` seconds passed (empty if all).
-        """
+        """Wait until every other live worker applied reload ``record_id`` (one that dies is
+        not waited for: its replacement starts from it) or a later reload replaced it; returns
+        those that had not applied it when ``timeout`` seconds passed."""
         deadline = time.monotonic() + timeout
         while True:
-            waiting = [p for p in self.peers() if self._applied(p) != record_id]
+            waiting = [p for p in self.peers() if self._read(f"applied-{p}") != record_id]
             current = self._read(_RELOAD)
             superseded = isinstance(current, dict) and current.get("id") != record_id
             if not waiting or superseded or time.monotonic() >= deadline:
                 return [] if superseded else waiting
             time.sleep(0.02)
-
-    def _applied(self, pid: int) -> str | None:
-        try:
-            return (self.directory / f"applied-{pid}").read_text()
-        except OSError:
-            return None
 
     def publish_states(self, states: States) -> None:
         """Record this worker's version states (only when they changed since the last call)."""
@@ -163,13 +149,10 @@ class WorkerGroup:
 def group_state(
     version: int, own: Mapping[int, str], peers: Sequence[Mapping[int, str]]
 ) -> str | None:
-    """The state of ``version`` for the whole group, as one server would report it.
-
-    ``AVAILABLE`` once every worker serves it (any connection reaches it); ``LOADING`` while
-    some serve it and others are still on their way to it; ``AVAILABLE`` for a version on its
-    way out that some worker still serves, so a swap never looks unservable; otherwise this
-    worker's own state (``own`` and each of ``peers``: version -> state of the model), or
-    ``None`` when no worker has the version.
+    """The state of ``version`` for the whole group (``own`` and each of ``peers``: version ->
+    state of the model in one worker), or ``None`` when no worker has it: ``AVAILABLE`` once
+    every worker serves it, ``LOADING`` while others are still on their way to it, and still
+    ``AVAILABLE`` on its way out while some worker serves it, so a swap never looks unservable.
     """
     workers = [own, *peers]
     states = [w.get(version) for w in workers]

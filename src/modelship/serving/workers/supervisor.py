@@ -82,19 +82,15 @@ def bind_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
 
 
 class Supervisor:
-    """Starts ``workers`` worker processes and keeps that many running.
+    """Keeps ``workers`` spawned processes running ``worker`` with a copy of ``settings``.
 
-    Each worker is a spawned process that loads the models and binds the REST port with
-    ``SO_REUSEPORT``, so the kernel spreads connections over them. A dead worker is replaced
-    after a backoff; one that keeps dying makes the server exit non-zero, so an orchestrator
-    sees the failure. SIGTERM or SIGINT drains every worker, then the supervisor returns. It
-    also keeps the member list of the workers' shared directory (:class:`WorkerGroup`).
-
-    Args:
-        settings: the server's settings; each worker gets a copy.
-        workers: how many worker processes.
-        worker: what each worker process runs.
+    Each loads the models and binds the REST port with ``SO_REUSEPORT``, so the kernel spreads
+    connections over them. A dead worker is replaced after a backoff; one that keeps dying
+    makes the server exit non-zero, so an orchestrator sees the failure. SIGTERM or SIGINT
+    drains every worker. The supervisor keeps the member list of their :class:`WorkerGroup`.
     """
+
+    _group: WorkerGroup  # created by run()
 
     def __init__(self, settings: ServeSettings, workers: int, worker: Worker) -> None:
         self.workers = workers
@@ -105,7 +101,6 @@ class Supervisor:
         self._settings = settings.model_copy(update={"intra_op_threads": threads})
         self._slots = [_Slot(i) for i in range(workers)]
         self._metrics_dir = ""
-        self._group: WorkerGroup | None = None
 
     def run(self) -> None:
         """Run until SIGTERM/SIGINT (then exit normally) or until workers keep dying.
@@ -115,12 +110,10 @@ class Supervisor:
         """
         # Holding the port here (bound, never listening) resolves port 0 for the workers and
         # keeps the port ours while workers come and go; it receives no connections.
-        holder = bind_socket(
-            self._settings.rest_api_host, self._settings.rest_api_port, reuse_port=True
-        )
-        self._settings = self._settings.model_copy(
-            update={"rest_api_port": holder.getsockname()[1]}
-        )
+        host, port = self._settings.rest_api_host, self._settings.rest_api_port
+        holder = bind_socket(host, port, reuse_port=True)
+        port = holder.getsockname()[1]
+        self._settings = self._settings.model_copy(update={"rest_api_port": port})
         self._metrics_dir = tempfile.mkdtemp(prefix="modelship-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = self._metrics_dir
         self._group = group = WorkerGroup(Path(tempfile.mkdtemp(prefix="modelship-workers-")))
@@ -128,9 +121,7 @@ class Supervisor:
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
         }
         try:
-            logger.info(
-                "starting %d workers on port %d", self.workers, self._settings.rest_api_port
-            )
+            logger.info("starting %d workers on port %d", self.workers, port)
             for slot in self._slots:
                 self._start(slot)
             self._watch()
@@ -147,8 +138,6 @@ class Supervisor:
         self._stopping = True
 
     def _start(self, slot: _Slot) -> None:
-        if self._group is None:
-            raise RuntimeError("workers start from Supervisor.run()")
         process = self._context.Process(
             target=_worker_main,
             args=(self._worker, self._settings, str(self._group.directory)),
@@ -161,10 +150,9 @@ class Supervisor:
 
     def _update_members(self) -> None:
         """Tell the workers who the live workers are (a reload waits for each of them)."""
-        if self._group is not None:
-            self._group.set_members(
-                [s.process.pid for s in self._slots if s.process is not None and s.process.pid]
-            )
+        self._group.set_members(
+            [s.process.pid for s in self._slots if s.process is not None and s.process.pid]
+        )
 
     def _watch(self) -> None:
         while not self._stopping:

@@ -13,9 +13,9 @@ from modelship.errors import BadConfig
 from modelship.lifecycle import Lifecycle
 from modelship.lifecycle.config import ModelConfig, config_text, parse_model_config
 from modelship.lifecycle.core import Job
-from modelship.lifecycle.monitor import States, registry_states
+from modelship.lifecycle.manager import States, registry_states
 from modelship.registry import ServedVersion
-from modelship.serving.workers.group import LOADED, WorkerGroup, coming_to
+from modelship.serving.workers.group import LOADED, ReloadRecord, WorkerGroup, coming_to
 
 __all__ = ["GROUP_CHECK_SECONDS", "HOLD_SECONDS", "PEER_RELOAD_TIMEOUT", "GroupSync"]
 
@@ -38,7 +38,6 @@ class GroupSync:
     def __init__(self, group: WorkerGroup, clock: Callable[[], float] = time.monotonic) -> None:
         self.group = group
         self._clock = clock
-        self._stop = threading.Event()  # replaced by the lifecycle's when attached
         self._held: set[tuple[str, int]] = set()
         self._reload_id: str | None = None  # the group reload this worker serves
         self._publishing = False  # states go to the group once this worker serves
@@ -47,7 +46,6 @@ class GroupSync:
     def attach(self, lifecycle: Lifecycle) -> None:
         """Publish ``lifecycle``'s state changes and hold its new latest versions."""
         self.lifecycle = lifecycle
-        self._stop = lifecycle.stopping
         # The others hear of a change at once (and again on the next check, should it fail).
         lifecycle.manager.monitor.subscribe(lambda event: self.publish_states())
         lifecycle.manager.add_gate(self._gate)
@@ -84,7 +82,7 @@ class GroupSync:
     def reload(self, configs: list[ModelConfig]) -> None:
         """Apply a reload request received by this worker, in every worker; returns once they
         all serve it, or after ``PEER_RELOAD_TIMEOUT`` (the others follow once loaded)."""
-        record = self.group.new_reload(config_text(configs), self.lifecycle.source.file_stamp())
+        record = ReloadRecord(config_text(configs), self.lifecycle.source.file_stamp())
         self._reload_id = record.id  # before publishing: this worker's own check skips it
         self.group.publish_reload(record)
         self.lifecycle.apply_config(configs)
@@ -122,39 +120,29 @@ class GroupSync:
         alone, and after ``HOLD_SECONDS`` anyway (logged)."""
         if not self._publishing:
             return
-        key = (served.model, served.version)
+        key, name = (served.model, served.version), f"{served.model} version {served.version}"
         self._held.add(key)
         started = self._clock()
         try:
             self.publish_states()
-            logger.info(
-                "holding %s version %d until the other workers have loaded it",
-                served.model,
-                served.version,
-            )
+            logger.info("holding %s until the other workers have loaded it", name)
             while any(
                 coming_to(peer.get(served.model, {}), served.version)
                 for peer in self.group.peer_states()
             ):
                 if self._clock() - started >= HOLD_SECONDS:
                     logger.warning(
-                        "%s version %d: the other workers have not loaded it after %.0fs; "
-                        "serving it here now",
-                        served.model,
-                        served.version,
+                        "%s: the other workers have not loaded it after %.0fs; serving it here now",
+                        name,
                         HOLD_SECONDS,
                     )
                     return
-                if self._stop.wait(0.01):
+                if self.lifecycle.stopping.wait(0.01):
                     return
         finally:
             self._held.discard(key)
-        logger.info(
-            "%s version %d is loaded in every worker (held %.2fs)",
-            served.model,
-            served.version,
-            self._clock() - started,
-        )
+        took = self._clock() - started
+        logger.info("%s is loaded in every worker (held %.2fs)", name, took)
 
     def publish_states(self) -> None:
         """Tell the other workers the state of each version here (when it changed)."""
