@@ -4,7 +4,7 @@ state events; :class:`Lifecycle` keeps them polling for the serving layer."""
 
 from __future__ import annotations
 
-__all__ = ["Coordinator", "Lifecycle", "States", "start_lifecycle"]
+__all__ = ["Coordinator", "Job", "Lifecycle", "States", "registry_states", "start_lifecycle"]
 
-from modelship.lifecycle.core import Coordinator, Lifecycle, start_lifecycle
-from modelship.lifecycle.manager import States
+from modelship.lifecycle.core import Coordinator, Job, Lifecycle, start_lifecycle
+from modelship.lifecycle.manager import States, registry_states

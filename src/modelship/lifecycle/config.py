@@ -57,15 +57,10 @@ class VersionPolicy:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """One model to serve.
-
-    Attributes:
-        name: the model name in request paths.
-        base_path: the directory holding its numbered versions (and ``labels.json``).
-        runtime: runtime to load versions with; ``None`` detects it from the files.
-        policy: which versions to serve.
-        labels: label -> version from the config file; ``labels.json`` adds to these.
-    """
+    """One model to serve: its ``name`` in request paths, the ``base_path`` holding its
+    numbered versions (and ``labels.json``), the ``runtime`` that loads them (``None``: detected
+    from the files), the version ``policy``, and ``labels`` (label -> version; ``labels.json``
+    adds to these)."""
 
     name: str
     base_path: Path
@@ -165,10 +160,8 @@ def config_text(configs: list[ModelConfig]) -> str:
 
 def _policy(message: pb.ServableVersionPolicy) -> VersionPolicy:
     choice = message.WhichOneof("policy_choice")
-    if choice == "all":
-        return VersionPolicy("all")
     if choice == "specific":
         return VersionPolicy("specific", versions=tuple(message.specific.versions))
     if choice == "latest":
         return VersionPolicy("latest", num_versions=message.latest.num_versions or 1)
-    return VersionPolicy()
+    return VersionPolicy("all") if choice == "all" else VersionPolicy()

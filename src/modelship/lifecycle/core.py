@@ -26,21 +26,13 @@ __all__ = ["Coordinator", "Job", "Lifecycle", "next_tick", "run_jobs", "start_li
 
 logger = logging.getLogger("modelship.lifecycle")
 
-_LOADER_NICENESS = 10
-
 # (wait in seconds, action)
 Job = tuple[float, Callable[[], None]]
 
 
 class Coordinator(Protocol):
-    """What keeps several serving processes' lifecycles in step (the worker group).
-
-    ``attach`` binds it to a lifecycle (state events, ready gates); ``adopt`` takes, at start,
-    the model list the others serve (True if it did); ``started`` says this process serves
-    from now on; ``reload`` applies a reload request received here in every process and
-    returns once they serve it; ``jobs`` is periodic work to run beside the polls;
-    ``peer_states`` the version states the other processes published.
-    """
+    """What keeps several serving processes' lifecycles in step: the worker group's
+    ``GroupSync``, whose methods say what each step does."""
 
     def attach(self, lifecycle: Lifecycle) -> None: ...
     def adopt(self) -> bool: ...
@@ -189,7 +181,7 @@ class Lifecycle:
     def _run(self) -> None:
         with contextlib.suppress(OSError, AttributeError):
             # Loading and warm-up yield the CPU to request threads (Linux: per-thread nice).
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOADER_NICENESS)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         run_jobs(self._jobs(), self.stopping)
 
 

@@ -27,15 +27,9 @@ class Loaded:
 
 @dataclass(frozen=True)
 class Loader:
-    """How versions load.
-
-    Attributes:
-        threads: intra-op threads for the runtime (0: its default).
-        inter_op_threads: inter-op threads (TensorFlow).
-        tags: the SavedModel meta graph tags to load (TensorFlow).
-        warmup: run warm-up requests before the version serves.
-        warmup_iterations: how often each recorded TF Serving warm-up request runs.
-    """
+    """How versions load: intra-op ``threads`` (0: the runtime's default), and for TensorFlow
+    ``inter_op_threads`` and the SavedModel ``tags``; with ``warmup``, warm-up requests run
+    before the version serves, each of TF Serving's ``warmup_iterations`` times."""
 
     threads: int = 0
     inter_op_threads: int = 0

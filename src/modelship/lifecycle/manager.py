@@ -131,9 +131,8 @@ def load_version(
     """Take ``served`` through ``LOADING`` to ``AVAILABLE``, or to ``END`` with its error.
 
     Never raises: a broken artifact is reported on the version; whatever serves keeps serving.
-    ``previous`` is the version serving now (its signature must be kept), ``gates`` run in
-    order once the version is warm, ``changed`` after each state change.
-    """
+    ``previous`` serves now (its signature must be kept); ``gates`` run in order once the
+    version is warm, ``changed`` after each state change."""
     served.state = LOADING
     served.error_code, served.error_message = "OK", ""
     changed(served)
@@ -188,10 +187,8 @@ class Manager:
     once, so no new request resolves it, and frees it in a background thread once the last
     request holding it released it.
 
-    Args:
-        allow_unavailable_labels: move a label to a version that is not ``AVAILABLE``
-            (``--allow_version_labels_for_unavailable_models``).
-        clock: seconds for the load-time logs (injected by tests).
+    ``allow_unavailable_labels`` (``--allow_version_labels_for_unavailable_models``) moves
+    labels to versions that are not ``AVAILABLE``; ``clock`` times loads (injected by tests).
     """
 
     def __init__(

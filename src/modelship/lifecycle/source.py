@@ -62,13 +62,9 @@ class FailedVersions:
 
 @dataclass(frozen=True)
 class AspiredVersions:
-    """What one model should serve, as the repository and its labels say now.
-
-    Attributes:
-        config: the model.
-        on_disk: the versions in the repository; any other version is unloaded.
-        labels: label -> version wanted (a label's version is loaded beside the policy's).
-    """
+    """What one model (``config``) should serve, as the repository and its labels say now:
+    ``on_disk`` (any other version is unloaded) and ``labels`` (label -> version, loaded beside
+    the policy's versions)."""
 
     config: ModelConfig
     on_disk: frozenset[int]
@@ -116,11 +112,8 @@ class ModelSource:
         )
 
     def changed_config_file(self) -> list[ModelConfig] | None:
-        """``--model_config_file``'s list if it changed since last read, else ``None``.
-
-        A broken file is logged and reported unchanged. A list set since by a reload request
-        stays until the file itself changes.
-        """
+        """``--model_config_file``'s list if it changed since last read, else ``None`` (also
+        for a broken file, logged). A reload request's list stays until the file changes."""
         path = self.settings.model_config_file
         if path is None:
             return None

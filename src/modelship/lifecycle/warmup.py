@@ -61,9 +61,8 @@ def run_warmup(path: Path, manifest: Manifest | None, runtime: Runtime, iteratio
             runtime.predict(name, conform_inputs(runtime.signatures[name], inputs))
         except Exception as exc:  # whatever the runtime raises, this version cannot serve
             raise BadConfig(f"warm-up request {index} failed: {exc}") from exc
-    logger.info(
-        "warmed up %s with %d requests in %.3fs", path, len(requests), time.monotonic() - started
-    )
+    took = time.monotonic() - started
+    logger.info("warmed up %s with %d requests in %.3fs", path, len(requests), took)
     return len(requests)
 
 
@@ -124,13 +123,12 @@ def _zeros(signature: Signature) -> Arrays:
 def tfs_warmup_requests(path: Path, runtime: Runtime) -> list[Request]:
     """The requests of the TF Serving warm-up file of version ``path`` (none without one).
 
-    Predict logs give their input tensors, classify and regress logs their examples,
-    multi-inference logs their examples once per task; session-run and streamed-predict logs
-    have no modelship equivalent and are skipped with a warning (TF Serving would run them).
+    Predict, classify, regress and multi-inference logs (once per task) become requests; the
+    kinds modelship cannot run (session-run, streamed predict) are skipped with a warning.
 
     Raises:
-        BadConfig: the file is corrupt or holds more than ``MAX_RECORDS`` records, or a record
-            is not a PredictionLog or not a request for this version.
+        BadConfig: a corrupt file, over ``MAX_RECORDS`` records, or a record that is not a
+            PredictionLog or not a request for this version.
     """
     file = path / TFS_WARMUP_FILE
     if not file.is_file():
@@ -207,11 +205,8 @@ def _masked_crc(data: bytes | memoryview) -> int:
 
 
 def read_records(path: Path) -> Iterator[bytes]:
-    """Yield the data of each record of the TFRecord file at ``path``, in order.
-
-    Raises:
-        BadConfig: the file cannot be read, is truncated or corrupt (record and offset named).
-    """
+    """Yield the data of each record of the TFRecord file at ``path``, in order; raise
+    BadConfig (naming the record and its offset) if it is unreadable, truncated or corrupt."""
     try:
         content = path.read_bytes()
     except OSError as exc:

@@ -149,11 +149,10 @@ class WorkerGroup:
 def group_state(
     version: int, own: Mapping[int, str], peers: Sequence[Mapping[int, str]]
 ) -> str | None:
-    """The state of ``version`` for the whole group (``own`` and each of ``peers``: version ->
-    state of the model in one worker), or ``None`` when no worker has it: ``AVAILABLE`` once
-    every worker serves it, ``LOADING`` while others are still on their way to it, and still
-    ``AVAILABLE`` on its way out while some worker serves it, so a swap never looks unservable.
-    """
+    """The state of ``version`` for the whole group (``own``, ``peers``: version -> state in
+    each worker): ``AVAILABLE`` once every worker serves it, ``LOADING`` while others are on
+    their way to it, ``AVAILABLE`` on its way out while one still serves it (a swap never looks
+    unservable), else the first worker's that has it (``None`` if none)."""
     workers = [own, *peers]
     states = [w.get(version) for w in workers]
     if all(s == "AVAILABLE" for s in states):

@@ -10,10 +10,8 @@ import time
 from collections.abc import Callable
 
 from modelship.errors import BadConfig
-from modelship.lifecycle import Lifecycle
+from modelship.lifecycle import Job, Lifecycle, States, registry_states
 from modelship.lifecycle.config import ModelConfig, config_text, parse_model_config
-from modelship.lifecycle.core import Job
-from modelship.lifecycle.manager import States, registry_states
 from modelship.registry import ServedVersion
 from modelship.serving.workers.group import LOADED, ReloadRecord, WorkerGroup, coming_to
 
