@@ -9,6 +9,7 @@ to state.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,8 @@ __all__ = [
     "ServedVersion",
 ]
 
+_RELEASE_POLL_SECONDS = 0.005
+
 # TF Serving's version states (ModelVersionStatus.State), in the order a version goes through.
 START, LOADING, AVAILABLE, UNLOADING, END = "START", "LOADING", "AVAILABLE", "UNLOADING", "END"
 
@@ -43,33 +46,35 @@ class ServedVersion:
     error_message: str = ""
     runtime: Runtime | None = None
     manifest: Manifest | None = None
-    # Requests running on this version now; it unloads only when none is left.
-    _holders: int = field(default=0, init=False, repr=False, compare=False)
-    _released: threading.Condition = field(
-        default_factory=threading.Condition, init=False, repr=False, compare=False
-    )
+    # One entry per request running on this version now; it unloads only when none is left.
+    # list.append and list.pop are atomic: holding costs no lock on the request path.
+    _holds: list[None] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def hold(self) -> None:
         """One more request uses this version (see :meth:`Registry.acquire`)."""
-        with self._released:
-            self._holders += 1
+        self._holds.append(None)
 
     def release(self) -> None:
         """A request that held this version is done with it."""
-        with self._released:
-            self._holders -= 1
-            if self._holders == 0:
-                self._released.notify_all()
+        self._holds.pop()
 
     @property
     def holders(self) -> int:
         """How many requests hold this version now."""
-        return self._holders
+        return len(self._holds)
 
     def wait_released(self, timeout: float | None = None) -> bool:
-        """Block until no request holds this version; False if ``timeout`` passed first."""
-        with self._released:
-            return self._released.wait_for(lambda: self._holders == 0, timeout)
+        """Block until no request holds this version; False if ``timeout`` passed first.
+
+        Polls: it runs on the manager's thread, where a few milliseconds do not matter, so
+        that holding and releasing stay free of locks.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._holds:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(_RELEASE_POLL_SECONDS)
+        return True
 
     @property
     def available(self) -> bool:

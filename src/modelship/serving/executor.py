@@ -38,8 +38,8 @@ class ThreadExecutor:
     than a tiny model's whole inference. So the executor keeps, per runtime, a moving average
     of the seconds each row takes, and a request whose estimate is under ``inline_seconds``
     runs directly on the event loop (at the default 0.2 ms, the loop is never held longer than
-    one such slice; measured on the 784x10 softmax model: ~20 us per single-row call).
-    Anything slower, and every first call of a runtime, runs on the pool.
+    one such slice; benchmarks/results/PROFILE.md has the measurements). Anything slower, and
+    every first call of a runtime, runs on the pool.
     """
 
     def __init__(self, threads: int = 2, inline_seconds: float = 0.0002) -> None:
