@@ -12,7 +12,6 @@ Recording is cheap on the hot path: label children are looked up once and cached
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,7 +36,6 @@ __all__ = [
     "API_REST_V2",
     "CONTENT_TYPE_LATEST",
     "Metrics",
-    "RequestTimer",
 ]
 
 API_REST_TFS = "rest_tfs"
@@ -117,10 +115,6 @@ class Metrics:
         self._batch_children: dict[tuple[str, int], Any] = {}
         self._queue_children: dict[tuple[str, int], Any] = {}
 
-    def timed(self, model: str, api: str, version: str = "") -> RequestTimer:
-        """A context that records one request when it ends; set ``.version`` once known."""
-        return RequestTimer(self, model, api, version)
-
     def request(self, model: str, version: str, api: str, status: str, seconds: float) -> None:
         """Count one answered request and its latency."""
         key = (model, version, api, status)
@@ -172,27 +166,3 @@ class Metrics:
             states.register(_ModelStates(self._model_registry))
             text += generate_latest(states)
         return text
-
-
-class RequestTimer:
-    """Times one request; on exit records it with the status its exception implies (if any)."""
-
-    __slots__ = ("api", "metrics", "model", "started", "version")
-
-    def __init__(self, metrics: Metrics, model: str, api: str, version: str) -> None:
-        self.metrics, self.model, self.api, self.version = metrics, model, api, version
-        self.started = 0.0
-
-    def __enter__(self) -> RequestTimer:
-        self.started = time.perf_counter()
-        return self
-
-    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
-        if error is None:
-            status = "OK"
-        elif isinstance(error, ModelshipError):
-            status = error.code
-        else:
-            status = "INTERNAL"
-        seconds = time.perf_counter() - self.started
-        self.metrics.request(self.model, self.version, self.api, status, seconds)
