@@ -26,6 +26,16 @@ def conform_inputs(signature: Signature, inputs: Arrays) -> Arrays:
         InvalidInput: missing or unknown inputs, wrong sizes, values of the wrong type, or
             inputs that disagree on the batch size.
     """
+    expected = signature.inputs
+    if inputs.keys() != expected.keys():
+        _refuse_names(signature, inputs)
+    out = {name: _conform(name, expected[name], inputs[name]) for name in expected}
+    if len(out) > 1:
+        batch_size(out)
+    return out
+
+
+def _refuse_names(signature: Signature, inputs: Arrays) -> None:
     missing = [name for name in signature.inputs if name not in inputs]
     if missing:
         raise InvalidInput(
@@ -38,9 +48,6 @@ def conform_inputs(signature: Signature, inputs: Arrays) -> Arrays:
             f"unknown input(s) {', '.join(sorted(unknown))}; the signature takes "
             f"{', '.join(signature.inputs)}"
         )
-    out = {name: _conform(name, signature.inputs[name], inputs[name]) for name in signature.inputs}
-    batch_size(out)
-    return out
 
 
 def batch_size(inputs: Arrays) -> int:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from modelship.codecs.conform import conform_inputs
 from modelship.codecs.metadata import ModelMetadata, VersionStatus
+from modelship.data.images import ImagePreprocessing
 from modelship.errors import (
     FailedPrecondition,
     InvalidInput,
@@ -52,8 +53,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DataPlane", "ModelSpec"]
 
-T = TypeVar("T")
-
 
 class DataPlane:
     """Answers every serving question from the registry; one instance per worker process.
@@ -82,48 +81,17 @@ class DataPlane:
 
     # -- inference ---------------------------------------------------------------------------
 
-    async def infer(self, spec: ModelSpec, source: RequestSource, api: str) -> InferenceResponse:
+    async def infer(
+        self, spec: ModelSpec, source: RequestSource, api: str, method: str = "predict"
+    ) -> InferenceResponse:
         """Run one inference (TF Serving's Predict, the Open Inference Protocol's infer).
 
         Args:
             spec: the model and version addressed.
             source: the request, or how to read it once the version is resolved.
             api: the front end, for the metrics.
+            method: ``predict``, or ``classify``/``regress``, whose answers fill ``results``.
         """
-        return await self._pipeline(spec, source, api, "predict", _identity)
-
-    async def classify(
-        self, spec: ModelSpec, source: RequestSource, api: str
-    ) -> tuple[InferenceResponse, list[list[tuple[str, float]]]]:
-        """Per example, ``(label, score)`` for every class, in the model's class order.
-
-        Works for a signature with one output of class scores (``[batch, classes]``) and a
-        version whose manifest lists the class labels.
-
-        Raises:
-            FailedPrecondition: no labels, several outputs, or scores that do not match them.
-        """
-        return await self._pipeline(spec, source, api, "classify", _classes)
-
-    async def regress(
-        self, spec: ModelSpec, source: RequestSource, api: str
-    ) -> tuple[InferenceResponse, list[float]]:
-        """One value per example, from a signature whose single output is ``[batch]`` or
-        ``[batch, 1]``.
-
-        Raises:
-            FailedPrecondition: several outputs, or more than one value per example.
-        """
-        return await self._pipeline(spec, source, api, "regress", _values)
-
-    async def _pipeline(
-        self,
-        spec: ModelSpec,
-        source: RequestSource,
-        api: str,
-        method: str,
-        finish: Callable[[InferenceResponse], T],
-    ) -> T:
         started = time.perf_counter()
         version, code = str(spec.version or ""), "OK"
         served: ServedVersion | None = None
@@ -135,24 +103,31 @@ class DataPlane:
             name, signature = self.signature(served, request.signature_name)
             if method != "predict":
                 _single_output(signature, method)
-            unknown = [o for o in request.output_filter if o not in signature.outputs]
-            if unknown:
-                raise InvalidInput(
-                    f"unknown output(s) {', '.join(unknown)}; the signature returns "
-                    f"{', '.join(signature.outputs)}"
-                )
-            compute = self._compute(served, name, signature, request)
+            if request.output_filter:
+                _check_outputs(signature, request.output_filter)
+            image = image_spec(served.manifest)
+            inputs = request.inputs
+            if callable(inputs):
+                inputs = inputs(signature, image)
+            if image is None:
+                work = self.executor.run(served, name, conform_inputs(signature, inputs))
+            else:
+                work = self._decode_and_run(served, name, signature, inputs, image)
             if request.timeout is None:
-                outputs = await compute
+                outputs = await work
             else:
                 outputs = await self.deadlines.run(
-                    compute, request.timeout, method, request.timeout_source
+                    work, request.timeout, method, request.timeout_source
                 )
+            if request.output_filter:
+                outputs = {o: outputs[o] for o in request.output_filter}
             labels = served.manifest.labels if served.manifest is not None else []
             if request.top_k is not None:
                 outputs = add_top_k(outputs, labels, request.top_k)
             response = InferenceResponse(spec.name, served.version, name, outputs, labels)
-            return finish(response)
+            if method != "predict":
+                response.results = _RESULTS[method](response)
+            return response
         except ModelshipError as exc:
             code = exc.code
             raise
@@ -170,19 +145,42 @@ class DataPlane:
                 served.release()
             self.metrics.request(spec.name, version, api, code, time.perf_counter() - started)
 
-    async def _compute(
-        self, served: ServedVersion, name: str, signature: Signature, request: InferenceRequest
+    async def classify(
+        self, spec: ModelSpec, source: RequestSource, api: str
+    ) -> tuple[InferenceResponse, list[list[tuple[str, float]]]]:
+        """Per example, ``(label, score)`` for every class, in the model's class order.
+
+        Works for a signature with one output of class scores (``[batch, classes]``) and a
+        version whose manifest lists the class labels.
+
+        Raises:
+            FailedPrecondition: no labels, several outputs, or scores that do not match them.
+        """
+        response = await self.infer(spec, source, api, "classify")
+        return response, response.results
+
+    async def regress(
+        self, spec: ModelSpec, source: RequestSource, api: str
+    ) -> tuple[InferenceResponse, list[float]]:
+        """One value per example, from a signature whose single output is ``[batch]`` or
+        ``[batch, 1]``.
+
+        Raises:
+            FailedPrecondition: several outputs, or more than one value per example.
+        """
+        response = await self.infer(spec, source, api, "regress")
+        return response, response.results
+
+    async def _decode_and_run(
+        self,
+        served: ServedVersion,
+        name: str,
+        signature: Signature,
+        inputs: Arrays,
+        image: ImagePreprocessing,
     ) -> Arrays:
-        image = image_spec(served.manifest)
-        inputs = request.inputs
-        if callable(inputs):
-            inputs = inputs(signature, image)
-        if image is not None:
-            inputs = await self.images.decode_inputs(inputs, signature, image)
-        outputs = await self.executor.run(served, name, conform_inputs(signature, inputs))
-        if request.output_filter:
-            return {o: outputs[o] for o in request.output_filter}
-        return outputs
+        decoded = await self.images.decode_inputs(inputs, signature, image)
+        return await self.executor.run(served, name, conform_inputs(signature, decoded))
 
     # -- versions and their metadata ---------------------------------------------------------
 
@@ -294,8 +292,13 @@ class DataPlane:
         await asyncio.to_thread(lifecycle.reload, configs)
 
 
-def _identity(response: InferenceResponse) -> InferenceResponse:
-    return response
+def _check_outputs(signature: Signature, wanted: Sequence[str]) -> None:
+    unknown = [o for o in wanted if o not in signature.outputs]
+    if unknown:
+        raise InvalidInput(
+            f"unknown output(s) {', '.join(unknown)}; the signature returns "
+            f"{', '.join(signature.outputs)}"
+        )
 
 
 def _single_output(signature: Signature, method: str) -> str:
@@ -307,9 +310,7 @@ def _single_output(signature: Signature, method: str) -> str:
     return next(iter(signature.outputs))
 
 
-def _classes(
-    response: InferenceResponse,
-) -> tuple[InferenceResponse, list[list[tuple[str, float]]]]:
+def _classes(response: InferenceResponse) -> list[list[tuple[str, float]]]:
     labels = response.labels
     if not labels:
         raise FailedPrecondition(
@@ -326,14 +327,18 @@ def _classes(
         [(label, float(score)) for label, score in zip(labels, row, strict=True)]
         for row in scores.tolist()
     ]
-    return response, rows
+    return rows
 
 
-def _values(response: InferenceResponse) -> tuple[InferenceResponse, list[float]]:
+def _values(response: InferenceResponse) -> list[float]:
     ((output, values),) = response.outputs.items()
     if values.ndim == 0 or values[0].size != 1:
         raise FailedPrecondition(
             f"regress needs one value per example; output {output!r} is shaped "
             f"{list(values.shape)}: call Predict instead"
         )
-    return response, [float(v) for v in values.reshape(-1).tolist()]
+    return [float(v) for v in values.reshape(-1).tolist()]
+
+
+# What classify and regress make of a response's single output.
+_RESULTS: dict[str, Callable[[InferenceResponse], Any]] = {"classify": _classes, "regress": _values}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from modelship.data.images import ImagePreprocessing
 from modelship.signature import Arrays, Signature
@@ -65,3 +66,5 @@ class InferenceResponse:
     signature_name: str
     outputs: Arrays
     labels: list[str] = field(default_factory=list)
+    # classify's (label, score) lists or regress's values, per example.
+    results: Any = None
