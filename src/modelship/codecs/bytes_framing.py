@@ -11,17 +11,13 @@ import numpy as np
 
 from modelship.errors import InvalidInput
 
-__all__ = ["as_bytes", "join_bytes", "split_bytes"]
+__all__ = ["as_bytes", "join_bytes", "raw_bytes", "split_bytes"]
 
 _LENGTH = struct.Struct("<I")
 
 
 def split_bytes(name: str, data: bytes | memoryview) -> np.ndarray[Any, Any]:
-    """The elements framed in ``data``, as a 1-D object array of ``bytes``.
-
-    Raises:
-        InvalidInput: the data ends inside a length prefix or inside an element.
-    """
+    """The elements framed in ``data``, as a 1-D object array of ``bytes``."""
     items: list[bytes] = []
     offset = 0
     while offset < len(data):
@@ -36,6 +32,13 @@ def split_bytes(name: str, data: bytes | memoryview) -> np.ndarray[Any, Any]:
     flat = np.empty(len(items), dtype=object)
     flat[:] = items
     return flat
+
+
+def raw_bytes(array: np.ndarray[Any, Any]) -> bytes:
+    """The raw little-endian row-major form of ``array`` (length-prefixed for BYTES)."""
+    if array.dtype.kind in "OSU":
+        return join_bytes(array)
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
 
 
 def join_bytes(array: np.ndarray[Any, Any]) -> bytes:

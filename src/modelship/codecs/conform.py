@@ -1,8 +1,5 @@
-"""Checks and coerces request tensors against a signature, whatever protocol they came from.
-
-Messages say what was expected and what arrived, so a client can fix its request without
-reading the server's code.
-"""
+"""Checks and coerces request tensors against a signature, whatever protocol they came from;
+messages say what was expected and what arrived."""
 
 from __future__ import annotations
 
@@ -21,10 +18,6 @@ def conform_inputs(signature: Signature, inputs: Arrays) -> Arrays:
 
     An example whose element count matches the declared shape is reshaped (a 28x28 image for a
     784-wide input and vice versa); anything else is refused with both shapes in the message.
-
-    Raises:
-        InvalidInput: missing or unknown inputs, wrong sizes, values of the wrong type, or
-            inputs that disagree on the batch size.
     """
     expected = signature.inputs
     if inputs.keys() != expected.keys():
@@ -37,17 +30,13 @@ def conform_inputs(signature: Signature, inputs: Arrays) -> Arrays:
 
 def _refuse_names(signature: Signature, inputs: Arrays) -> None:
     missing = [name for name in signature.inputs if name not in inputs]
-    if missing:
-        raise InvalidInput(
-            f"missing input(s) {', '.join(sorted(missing))}; the signature takes "
-            f"{', '.join(signature.inputs)}"
-        )
     unknown = [name for name in inputs if name not in signature.inputs]
-    if unknown:
-        raise InvalidInput(
-            f"unknown input(s) {', '.join(sorted(unknown))}; the signature takes "
-            f"{', '.join(signature.inputs)}"
-        )
+    for kind, names in (("missing", missing), ("unknown", unknown)):
+        if names:
+            raise InvalidInput(
+                f"{kind} input(s) {', '.join(sorted(names))}; the signature takes "
+                f"{', '.join(signature.inputs)}"
+            )
 
 
 def batch_size(inputs: Arrays) -> int:

@@ -22,15 +22,9 @@ __all__ = [
 
 @dataclass(frozen=True)
 class DType:
-    """One element type as each format names it.
-
-    Attributes:
-        numpy: the numpy dtype (``object`` for strings and bytes).
-        tf_name: TensorFlow's ``DataType`` enum name (``DT_FLOAT``).
-        v2: the Open Inference Protocol datatype (``FP32``).
-        tensor_field: the ``TensorProto`` field that holds the elements (``float_val``).
-        v2_contents: the ``InferTensorContents`` field, or None where only raw bytes carry it.
-    """
+    """One element type as each format names it: numpy (``object`` for strings), TensorFlow
+    (``DT_FLOAT``), V2 (``FP32``), the ``TensorProto`` field (``float_val``) and the
+    ``InferTensorContents`` field (None where only raw bytes carry it)."""
 
     numpy: np.dtype[Any]
     tf_name: str

@@ -1,9 +1,7 @@
 """Examples (the input of Classify, Regress, MultiInference) to named arrays: ``tf.train.Example``
 lists over gRPC, ``{"context"?, "examples": [{...}]}`` bodies over REST.
-
-Each signature input is read from the feature of the same name: one row per example, the
-context's features shared by all; over gRPC ``float_list``/``int64_list``/``bytes_list`` are
-float32/int64/bytes. The dataplane then conforms the arrays to the signature as for Predict.
+Each signature input is read from the feature of the same name, one row per example; the
+context's features are shared by all.
 """
 
 from __future__ import annotations
@@ -29,20 +27,14 @@ _KINDS: dict[str, np.dtype[Any]] = {
 def examples_to_arrays(
     request_input: tfs_prediction_service_pb2.Input, signature: Signature
 ) -> Arrays:
-    """Stack the examples' features into one array per signature input.
-
-    Raises:
-        InvalidInput: no examples, a missing feature, or examples whose feature lengths differ.
-    """
+    """Stack the examples' features into one array per signature input."""
     kind = request_input.WhichOneof("kind")
+    examples, context = [], None
     if kind == "example_list":
         examples = list(request_input.example_list.examples)
-        context = None
     elif kind == "example_list_with_context":
         examples = list(request_input.example_list_with_context.examples)
         context = request_input.example_list_with_context.context
-    else:
-        examples, context = [], None
     if not examples:
         raise InvalidInput("Input is empty: send at least one example")
     arrays: Arrays = {}

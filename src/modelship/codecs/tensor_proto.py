@@ -1,8 +1,4 @@
-"""TensorFlow's ``TensorProto`` to numpy and back.
-
-Requests may carry elements packed row-major in ``tensor_content`` (what ``tf.make_tensor_proto``
-writes for numeric arrays; decoded here without copying) or in the typed repeated fields
-(``float_val``, ``int_val``, ``string_val``...). Responses use the typed fields, as TensorFlow
+"""TensorFlow's ``TensorProto`` to numpy and back. Responses use the typed fields, as TF
 Serving does, because many clients read ``outputs[name].float_val`` directly.
 """
 
@@ -24,12 +20,7 @@ _BY_ENUM: dict[int, dtypes.DType] = {_DT.Value(d.tf_name): d for d in dtypes.DTY
 
 
 def from_tensor_proto(name: str, proto: tf_tensor_pb2.TensorProto) -> np.ndarray[Any, Any]:
-    """Decode one request tensor.
-
-    Raises:
-        InvalidInput: an unsupported dtype, an unknown or negative dimension, or a number of
-            elements that does not fit the shape.
-    """
+    """Decode one request tensor (``tensor_content`` without copying, or the typed fields)."""
     entry = _BY_ENUM.get(proto.dtype)
     if entry is None:
         dtype_name = _DT.Name(proto.dtype) if proto.dtype in _DT.values() else str(proto.dtype)
@@ -89,11 +80,7 @@ def _shape(name: str, shape: tf_tensor_pb2.TensorShapeProto) -> tuple[int, ...]:
 
 
 def _fill(
-    name: str,
-    flat: np.ndarray[Any, Any],
-    shape: tuple[int, ...],
-    size: int,
-    dtype: np.dtype[Any],
+    name: str, flat: np.ndarray[Any, Any], shape: tuple[int, ...], size: int, dtype: np.dtype[Any]
 ) -> np.ndarray[Any, Any]:
     if flat.size == size:
         return flat.reshape(shape)

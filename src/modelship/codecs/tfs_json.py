@@ -1,8 +1,5 @@
 """TensorFlow Serving's JSON tensor format: request bodies to arrays, arrays to response bodies.
-
-Row format: ``{"instances": [...]}`` -> ``{"predictions": [...]}``; columnar format:
-``{"inputs": ...}`` -> ``{"outputs": ...}``. Conversion is numpy's, never a Python loop over
-elements, so large tensors stay fast.
+Conversion is numpy's, never a Python loop over elements, so large tensors stay fast.
 """
 
 from __future__ import annotations
@@ -59,12 +56,7 @@ def decode_body(raw: bytes) -> Any:
 
 
 def parse_predict_body(body: Any, signature: Signature) -> tuple[Arrays, bool]:
-    """Turn a predict request body into named arrays.
-
-    Returns:
-        The arrays (not yet conformed to the signature) and whether the request used the row
-        (``instances``) format.
-    """
+    """The body's arrays (not yet conformed) and whether it used the row format."""
     if not isinstance(body, dict):
         raise InvalidInput(
             'the body must be a JSON object such as {"instances": [...]} or {"inputs": ...}'
@@ -241,12 +233,8 @@ def is_b64(value: Any) -> bool:
 
 
 def find_images(body: Any, signature: Signature) -> tuple[str, list[Any], bool] | None:
-    """The b64 values of an image request: ``(input name, values, row format)``.
-
-    Accepted shapes: ``{"instances": [{"b64": ...}, ...]}``, ``{"instances": [{"<input>":
-    {"b64": ...}}, ...]}``, ``{"inputs": {"b64": ...}}``, ``{"inputs": [{"b64": ...}, ...]}``
-    and ``{"inputs": {"<input>": [...]}}``. Anything else (floats, both keys, no key) returns
-    ``None`` and is left to the plain JSON tensor parser, which explains what is wrong.
+    """The b64 values of an image request: ``(input name, values, row format)``; None for
+    anything else, left to the JSON tensor parser, which explains what is wrong.
     """
     if not isinstance(body, dict) or ("instances" in body) == ("inputs" in body):
         return None
@@ -269,10 +257,7 @@ def find_images(body: Any, signature: Signature) -> tuple[str, list[Any], bool] 
 
 
 def images_array(values: list[Any]) -> np.ndarray[Any, Any]:
-    """A 1-D object array holding ``values`` as they are (b64 objects or bytes), one per image.
-
-    Base64 is decoded later, on the decoder's threads, not on the event loop.
-    """
+    """A 1-D object array of ``values`` as they are; base64 is decoded later, off the loop."""
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array

@@ -1,8 +1,4 @@
-"""Open Inference Protocol tensors over gRPC: ``raw_*_contents`` bytes or typed contents.
-
-Raw contents are little-endian and row-major; a BYTES tensor's raw form is the length-prefixed
-framing of :mod:`.bytes_framing`.
-"""
+"""Open Inference Protocol tensors over gRPC: ``raw_*_contents`` bytes or typed contents."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from modelship.codecs import dtypes
-from modelship.codecs.bytes_framing import as_bytes, join_bytes, split_bytes
+from modelship.codecs.bytes_framing import as_bytes, raw_bytes, split_bytes
 from modelship.errors import InvalidInput
 from modelship.protos import v2_grpc_service_pb2 as pb
 
@@ -21,11 +17,7 @@ __all__ = ["decode_input", "encode_outputs", "raw_bytes"]
 def decode_input(
     tensor: pb.ModelInferRequest.InferInputTensor, raw: bytes | None
 ) -> np.ndarray[Any, Any]:
-    """One request input from its raw bytes (if the request sent raw contents) or contents.
-
-    Raises:
-        InvalidInput: unknown datatype, negative dimensions, or data that does not fit the shape.
-    """
+    """One request input from its raw bytes (if the request sent raw contents) or contents."""
     name = tensor.name
     entry = dtypes.by_v2(tensor.datatype)
     if entry is None:
@@ -93,10 +85,3 @@ def _typed(name: str, value: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any]
     if entry is None:
         raise InvalidInput(f"output {name!r} holds {array.dtype} values, which V2 cannot carry")
     return array, entry
-
-
-def raw_bytes(array: np.ndarray[Any, Any]) -> bytes:
-    """The raw little-endian row-major form of ``array`` (length-prefixed for BYTES)."""
-    if array.dtype.kind in "OSU":
-        return join_bytes(array)
-    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()

@@ -1,10 +1,6 @@
 """Open Inference Protocol bodies over REST: JSON tensors and the binary tensor data extension.
-
-A request is a JSON header, optionally followed by raw tensor bytes (its length is then in the
-``Inference-Header-Content-Length`` header; each binary input says its size in
-``parameters.binary_data_size``). Binary data are little-endian and row-major; a BYTES element
-is a 4-byte little-endian length and its bytes. Numeric binary inputs become numpy views of the
-body (``np.frombuffer``): no copy and no per-element Python work.
+Numeric binary inputs become numpy views of the body (``np.frombuffer``): no copy and no
+per-element Python work.
 """
 
 from __future__ import annotations
@@ -16,7 +12,7 @@ import numpy as np
 import orjson
 
 from modelship.codecs import dtypes
-from modelship.codecs.bytes_framing import join_bytes, split_bytes
+from modelship.codecs.bytes_framing import raw_bytes, split_bytes
 from modelship.errors import InvalidInput
 from modelship.signature import Arrays
 
@@ -36,12 +32,7 @@ class V2Request:
 
 
 def decode_request(body: bytes, header_length: str | None) -> V2Request:
-    """Parse a V2 ``infer`` body (JSON, or JSON header + binary tensors).
-
-    Raises:
-        InvalidInput: bad JSON, unknown datatypes, shapes that disagree with the data, or
-            binary sizes that do not add up to the body.
-    """
+    """Parse a V2 ``infer`` body (JSON, or JSON header + binary tensors)."""
     if header_length is not None:
         if not header_length.isdigit() or int(header_length) > len(body):
             raise InvalidInput(
@@ -172,7 +163,7 @@ def encode_response(
         datatype = datatype_of(array)
         tensor: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(array.shape)}
         if request.all_binary or name in request.binary_outputs:
-            raw = _raw(array, datatype)
+            raw = raw_bytes(array)
             tensor["parameters"] = {"binary_data_size": len(raw)}
             chunks.append(raw)
         elif datatype == "BYTES":
@@ -187,12 +178,6 @@ def encode_response(
     if not chunks:
         return header, None
     return header + b"".join(chunks), len(header)
-
-
-def _raw(array: np.ndarray[Any, Any], datatype: str) -> bytes:
-    if datatype == "BYTES":
-        return join_bytes(array)
-    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
 
 
 def _text(value: Any) -> Any:

@@ -8,14 +8,8 @@ __all__ = ["parse_version"]
 
 
 def parse_version(text: str) -> int:
-    """The version ``text`` names.
-
-    Only ASCII digits count (``str.isdigit`` also takes "²"), and a version fits in int64 as TF
-    Serving's do.
-
-    Raises:
-        VersionNotFound: anything else, with TF Serving's "Malformed version" wording.
-    """
+    """The version ``text`` names: ASCII digits only (``str.isdigit`` also takes "²"), fitting
+    in int64 as TF Serving's versions do; anything else is TF Serving's "Malformed version"."""
     if text.isascii() and text.isdigit() and len(text) <= 19:
         version = int(text)
         if 0 < version < 2**63:

@@ -1,14 +1,5 @@
-"""Dynamic batching: concurrent requests to one version are merged into one runtime call.
-
-Semantics are TF Serving's: a batch closes when it holds ``max_batch_size`` rows or when its
-oldest request has waited ``batch_timeout_micros``; ``num_batch_threads`` threads run batches;
-a request larger than ``max_batch_size`` is split; when ``max_enqueued_batches`` batches are
-already waiting, new requests are refused with RESOURCE_EXHAUSTED (HTTP 429). With
-``allowed_batch_sizes`` a batch is padded up to the next allowed size and the padding is sliced
-off again. Every caller gets exactly its own rows back, in order.
-
-Inference runs on the batch threads; callers await asyncio futures that the threads resolve
-with ``loop.call_soon_threadsafe``, so the event loop never blocks on a model.
+"""Dynamic batching with TF Serving's semantics: concurrent requests to one version are merged
+into one runtime call on the batch threads, and every caller gets exactly its own rows back.
 """
 
 from __future__ import annotations
@@ -73,12 +64,7 @@ def _resolve(future: asyncio.Future[Arrays], result: Arrays | BaseException) -> 
 
 
 class BatchingExecutor:
-    """An :class:`~modelship.serving.executor.InferenceExecutor` that batches per version.
-
-    Args:
-        params: TF Serving's batching parameters.
-        metrics: optional sink for batch sizes and queue depths.
-    """
+    """An :class:`~modelship.serving.executor.InferenceExecutor` that batches per version."""
 
     def __init__(self, params: BatchingParameters, metrics: BatchMetrics | None = None) -> None:
         self.params = params

@@ -1,9 +1,5 @@
-"""TF Serving's ``--batching_parameters_file``: a ``BatchingParameters`` text proto.
-
-The message is generated from ``protos/batching_parameters.proto`` (field names and numbers as
-TF Serving publishes them) and the file is read by protobuf's own text-format parser, so the
-syntax accepted is exactly the one TF Serving accepts and a mistake is reported with its line
-and column.
+"""TF Serving's ``--batching_parameters_file``: a ``BatchingParameters`` text proto, read by
+protobuf's own parser so the syntax is exactly TF Serving's and mistakes carry line and column.
 """
 
 from __future__ import annotations
@@ -25,12 +21,8 @@ __all__ = ["BatchingParameters", "parse_batching_parameters", "read_batching_par
 
 @dataclass(frozen=True)
 class BatchingParameters:
-    """How requests to one version are merged into batches.
-
-    Defaults suit a CPU: one batch thread per core, batches small enough that one never makes
-    a caller wait long for the others, and no timeout: requests that arrive while the batch
-    threads are busy form the next batch by themselves (a timeout only added latency under
-    load: benchmarks/results/PROFILE.md, 6).
+    """How requests to one version are merged into batches. Defaults suit a CPU; no timeout, as
+    one only added latency under load (benchmarks/results/PROFILE.md, 6).
     """
 
     max_batch_size: int = 64
@@ -67,12 +59,7 @@ class BatchingParameters:
 def parse_batching_parameters(
     text: str, source: str = "<batching parameters>"
 ) -> BatchingParameters:
-    """Parse a ``BatchingParameters`` text proto; omitted fields keep their defaults.
-
-    Raises:
-        BadConfig: unknown field, bad syntax or bad value; the message names ``source`` and
-            the line and column, as protobuf's parser reports them.
-    """
+    """Parse a ``BatchingParameters`` text proto; omitted fields keep their defaults."""
     message = batching_parameters_pb2.BatchingParameters()
     try:
         text_format.Parse(text, message)

@@ -1,12 +1,7 @@
 """The protocol-neutral core of serving: one inference pipeline, status and metadata.
 
-Every front end calls :meth:`DataPlane.infer` (or ``classify``/``regress``) with a
-:class:`~modelship.serving.inference.InferenceRequest`. The pipeline resolves the addressed
-version once and holds it until the answer is computed (so it cannot unload under the request),
-picks the signature, decodes the request's inputs and images, conforms them, runs them through
-the executor or batcher under the request's deadline, applies the output filter and top-k, and
-records one metric observation. Errors are :mod:`modelship.errors` exceptions, mapped to codes
-by each front end.
+The pipeline holds the addressed version until the answer is computed, so it cannot unload
+under the request. Errors are :mod:`modelship.errors` exceptions, mapped by each front end.
 """
 
 from __future__ import annotations
@@ -41,11 +36,7 @@ from modelship.serving.metrics import Metrics
 from modelship.serving.preprocess import ImageDecoder, image_spec
 from modelship.serving.topk import add_top_k
 from modelship.serving.workers.group import group_state
-from modelship.signature import (
-    DEFAULT_SIGNATURE,
-    Arrays,
-    Signature,
-)
+from modelship.signature import DEFAULT_SIGNATURE, Arrays, Signature
 
 if TYPE_CHECKING:
     from modelship.lifecycle import Lifecycle
@@ -55,14 +46,7 @@ __all__ = ["DataPlane", "ModelSpec"]
 
 
 class DataPlane:
-    """Answers every serving question from the registry; one instance per worker process.
-
-    Args:
-        registry: what is loaded.
-        executor: where inferences run (a thread pool, or the batcher).
-        metrics: where each inference is recorded.
-        images: decodes encoded images sent to image models.
-    """
+    """Answers every serving question from the registry; one instance per worker process."""
 
     def __init__(
         self,
@@ -84,14 +68,7 @@ class DataPlane:
     async def infer(
         self, spec: ModelSpec, source: RequestSource, api: str, method: str = "predict"
     ) -> InferenceResponse:
-        """Run one inference (TF Serving's Predict, the Open Inference Protocol's infer).
-
-        Args:
-            spec: the model and version addressed.
-            source: the request, or how to read it once the version is resolved.
-            api: the front end, for the metrics.
-            method: ``predict``, or ``classify``/``regress``, whose answers fill ``results``.
-        """
+        """Run one inference; ``method`` ``classify``/``regress`` also fills ``results``."""
         started = time.perf_counter()
         version, code = str(spec.version or ""), "OK"
         served: ServedVersion | None = None
@@ -148,14 +125,8 @@ class DataPlane:
     async def classify(
         self, spec: ModelSpec, source: RequestSource, api: str
     ) -> tuple[InferenceResponse, list[list[tuple[str, float]]]]:
-        """Per example, ``(label, score)`` for every class, in the model's class order.
-
-        Works for a signature with one output of class scores (``[batch, classes]``) and a
-        version whose manifest lists the class labels.
-
-        Raises:
-            FailedPrecondition: no labels, several outputs, or scores that do not match them.
-        """
+        """Per example, ``(label, score)`` for every class, in the model's class order; needs one
+        ``[batch, classes]`` output and a manifest that lists the class labels."""
         response = await self.infer(spec, source, api, "classify")
         return response, response.results
 
@@ -163,11 +134,7 @@ class DataPlane:
         self, spec: ModelSpec, source: RequestSource, api: str
     ) -> tuple[InferenceResponse, list[float]]:
         """One value per example, from a signature whose single output is ``[batch]`` or
-        ``[batch, 1]``.
-
-        Raises:
-            FailedPrecondition: several outputs, or more than one value per example.
-        """
+        ``[batch, 1]``."""
         response = await self.infer(spec, source, api, "regress")
         return response, response.results
 
@@ -232,12 +199,8 @@ class DataPlane:
         }
 
     def status(self, spec: ModelSpec) -> list[VersionStatus]:
-        """Every version's state, or the addressed one's, newest first.
-
-        With several worker processes, states are the server's as a whole (see
-        :func:`modelship.serving.workers.group.group_state`): a version is ``AVAILABLE`` once
-        every worker serves it.
-        """
+        """Every version's state, or the addressed one's, newest first; with several workers a
+        version is ``AVAILABLE`` once every worker serves it."""
         entry = self.registry.model(spec.name)
         own = {v: served.state for v, served in list(entry.versions.items())}
         lifecycle = self.lifecycle
@@ -278,13 +241,8 @@ class DataPlane:
             return False
 
     async def reload_config(self, configs: list[ModelConfig]) -> None:
-        """Replace the served model list, as TF Serving's HandleReloadConfigRequest: models
-        left out are unloaded, new ones loaded; returns once the loading pass is done (in every
-        worker process of the server).
-
-        Raises:
-            Unimplemented: this dataplane has no lifecycle to apply a config with.
-        """
+        """Replace the served model list, as TF Serving's HandleReloadConfigRequest; returns
+        once every worker process has done its loading pass."""
         lifecycle = self.lifecycle
         if lifecycle is None:
             raise Unimplemented("this server cannot reload its model config")
@@ -301,13 +259,12 @@ def _check_outputs(signature: Signature, wanted: Sequence[str]) -> None:
         )
 
 
-def _single_output(signature: Signature, method: str) -> str:
+def _single_output(signature: Signature, method: str) -> None:
     if len(signature.outputs) != 1:
         raise FailedPrecondition(
             f"{method} needs a signature with exactly one output; this one has "
             f"{', '.join(signature.outputs)}: call Predict instead"
         )
-    return next(iter(signature.outputs))
 
 
 def _classes(response: InferenceResponse) -> list[list[tuple[str, float]]]:
@@ -323,11 +280,10 @@ def _classes(response: InferenceResponse) -> list[list[tuple[str, float]]]:
             f"classify needs scores shaped [batch, {len(labels)}] (one per label); "
             f"output {output!r} is shaped {list(scores.shape)}"
         )
-    rows = [
+    return [
         [(label, float(score)) for label, score in zip(labels, row, strict=True)]
         for row in scores.tolist()
     ]
-    return rows
 
 
 def _values(response: InferenceResponse) -> list[float]:

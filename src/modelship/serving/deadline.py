@@ -1,15 +1,10 @@
 """Deadlines on inferences: TF Serving's ``--rest_api_timeout_in_ms`` for REST, the caller's own
 deadline for gRPC (as TF Serving turns it into the run's timeout).
 
-A deadline bounds the model call (with any wait in the batch queue), not the reading or parsing
-of the request. When it passes, the caller gets DEADLINE_EXCEEDED (HTTP 504) and the event loop
-moves on; a model call already running on a thread finishes there and its result is dropped (a
-waiting batch slot is skipped).
-
-A timer per request costs as much as a small model's whole inference (see
-benchmarks/results/PROFILE.md), so one sweep per event loop cancels the inferences past theirs,
-every tenth of the shortest deadline waiting (at least 1 ms, at most 100 ms): a deadline is
-kept to within a tenth (or 100 ms) late, never early.
+A deadline bounds the model call (with any batch queue wait), not reading the request; a call
+already running on a thread finishes there and its result is dropped.
+A timer per request costs as much as a small model's inference (benchmarks/results/PROFILE.md),
+so one sweep per event loop cancels late ones, every tenth of the shortest deadline (1-100 ms).
 """
 
 from __future__ import annotations
@@ -39,14 +34,8 @@ class Deadlines:
         self._interval = _LONGEST_SWEEP
 
     async def run(self, awaitable: Awaitable[T], seconds: float, method: str, source: str) -> T:
-        """Await ``awaitable``; raise DeadlineExceeded once ``seconds`` have passed.
-
-        Args:
-            awaitable: the inference.
-            seconds: how long it may take.
-            method: what is being waited for (``predict``...), for the message.
-            source: where the deadline comes from (a flag, the caller), for the message.
-        """
+        """Await ``awaitable``; raise DeadlineExceeded once ``seconds`` have passed. ``method``
+        and ``source`` (a flag, the caller) name the call and its deadline in the message."""
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - request handlers always run in a task
             return await awaitable

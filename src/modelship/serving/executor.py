@@ -1,8 +1,4 @@
-"""Where inference runs: off the event loop, so one slow batch never stalls other requests.
-
-:class:`ThreadExecutor` runs each request's batch on a small thread pool. The batching executor
-(``modelship.serving.batcher``) has the same interface and merges concurrent requests first.
-"""
+"""Where inference runs: off the event loop, so one slow batch never stalls other requests."""
 
 from __future__ import annotations
 
@@ -24,22 +20,17 @@ class InferenceExecutor(Protocol):
 
     async def run(self, served: ServedVersion, signature_name: str, inputs: Arrays) -> Arrays:
         """Compute the outputs for ``inputs`` (batch dimension first)."""
-        ...
 
     def close(self) -> None:
         """Stop taking work and release threads."""
-        ...
 
 
 class ThreadExecutor:
     """One thread pool shared by every version; onnxruntime releases the GIL while it computes.
 
-    Handing a request to a thread and back costs tens of microseconds and a GIL hand-off: more
-    than a tiny model's whole inference. So the executor keeps, per runtime, a moving average
-    of the seconds each row takes, and a request whose estimate is under ``inline_seconds``
-    runs directly on the event loop (at the default 0.2 ms, the loop is never held longer than
-    one such slice; benchmarks/results/PROFILE.md has the measurements). Anything slower, and
-    every first call of a runtime, runs on the pool.
+    A thread hand-off costs more than a tiny model's inference, so a request whose estimate (a
+    moving average of seconds per row, per runtime) is under ``inline_seconds`` runs on the event
+    loop (benchmarks/results/PROFILE.md); anything slower, or a runtime's first call, on the pool.
     """
 
     def __init__(self, threads: int = 2, inline_seconds: float = 0.0002) -> None:

@@ -1,9 +1,4 @@
-"""The protocol-neutral inference request and response that every front end speaks.
-
-The four front ends (TF Serving REST and gRPC, the Open Inference Protocol over REST and gRPC)
-decode their wire format into an :class:`InferenceRequest`, call the dataplane once, and encode
-the :class:`InferenceResponse`; nothing else of a request's path is theirs.
-"""
+"""The protocol-neutral inference request and response that every front end speaks."""
 
 from __future__ import annotations
 
@@ -36,11 +31,7 @@ class InferenceRequest:
 
     Attributes:
         inputs: the named input arrays, or how to decode them once the signature is known.
-            Encoded images (bytes or ``{"b64": ...}`` objects) of an image model are decoded
-            by the dataplane.
-        signature_name: the signature to run; empty means ``serving_default``.
         output_filter: the outputs to return, in that order; empty returns all.
-        top_k: add the ``k`` best ``classes`` and their ``scores`` to the outputs.
         timeout: seconds the inference may take (None: no limit); ``timeout_source`` says
             where the limit comes from, for the error message.
     """

@@ -1,12 +1,6 @@
 """Prometheus metrics: requests, latency, batch sizes, queue depth and model states.
-
-Served as Prometheus text at ``/monitoring/prometheus/metrics`` (TF Serving's path) and
-``/metrics``. With several worker processes the supervisor sets ``PROMETHEUS_MULTIPROC_DIR``
-before starting them, so counters and histograms are written to shared files and every
-worker's scrape reports the sum over all workers. Model states are read from the answering
-worker's registry at scrape time (every worker loads the same versions).
-
-Recording is cheap on the hot path: label children are looked up once and cached.
+With several worker processes (``PROMETHEUS_MULTIPROC_DIR``) a scrape reports the sum over
+all workers; label children are looked up once and cached, so recording is cheap.
 """
 
 from __future__ import annotations
@@ -30,13 +24,7 @@ from prometheus_client.registry import Collector
 from modelship.errors import ModelshipError
 from modelship.registry import Registry
 
-__all__ = [
-    "API_GRPC",
-    "API_REST_TFS",
-    "API_REST_V2",
-    "CONTENT_TYPE_LATEST",
-    "Metrics",
-]
+__all__ = ["API_GRPC", "API_REST_TFS", "API_REST_V2", "CONTENT_TYPE_LATEST", "Metrics"]
 
 API_REST_TFS = "rest_tfs"
 API_REST_V2 = "rest_v2"
@@ -75,11 +63,7 @@ class _ModelStates(Collector):
 
 
 class Metrics:
-    """The server's metrics; one instance per worker process.
-
-    Args:
-        registry: the model registry whose version states are reported.
-    """
+    """The server's metrics; one instance per worker process."""
 
     def __init__(self, registry: Registry | None = None) -> None:
         self._own = CollectorRegistry(auto_describe=True)
@@ -141,9 +125,8 @@ class Metrics:
         """Record one batch's size (called from batch threads)."""
         child = self._batch_children.get((model, version))
         if child is None:
-            child = self._batch_children[(model, version)] = self.batch_size.labels(
-                model, str(version)
-            )
+            child = self.batch_size.labels(model, str(version))
+            self._batch_children[(model, version)] = child
         child.observe(rows)
 
     def queue_depth(self, model: str, version: int, rows: int) -> None:

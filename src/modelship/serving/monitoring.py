@@ -1,10 +1,5 @@
 """TF Serving's ``--monitoring_config_file``: whether and where Prometheus metrics are served.
-
-Without the flag modelship serves its metrics at TF Serving's path and at ``/metrics`` (what
-Prometheus scrapes by default). With it, the file decides, as in TF Serving: a
-``MonitoringConfig`` text proto such as
-``prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }``; without
-``enable: true`` no metrics endpoint is served.
+Without the flag, metrics are at TF Serving's path and at ``/metrics``.
 """
 
 from __future__ import annotations
@@ -23,11 +18,7 @@ DEFAULT_METRICS_PATHS = (TF_SERVING_METRICS_PATH, "/metrics")
 
 
 def parse_monitoring_config(text: str, origin: str = "<monitoring config>") -> tuple[str, ...]:
-    """The metrics paths a ``MonitoringConfig`` text proto asks for (none when disabled).
-
-    Raises:
-        BadConfig: a syntax error, or a path that does not start with ``/``.
-    """
+    """The metrics paths a ``MonitoringConfig`` text proto asks for (none when disabled)."""
     message = pb.MonitoringConfig()
     try:
         text_format.Parse(text, message)
@@ -43,11 +34,7 @@ def parse_monitoring_config(text: str, origin: str = "<monitoring config>") -> t
 
 
 def metrics_paths(config_file: Path | None) -> tuple[str, ...]:
-    """Where to serve metrics: the defaults without a file, else what the file says.
-
-    Raises:
-        BadConfig: the file cannot be read or parsed.
-    """
+    """Where to serve metrics: the defaults without a file, else what the file says."""
     if config_file is None:
         return DEFAULT_METRICS_PATHS
     try:

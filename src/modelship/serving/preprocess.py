@@ -1,11 +1,5 @@
-"""Server-side image preprocessing: encoded JPEG/PNG images to a model batch.
-
-When a version's manifest carries image preprocessing (:class:`ImagePreprocessing`), a predict
-request may send encoded images instead of float tensors: ``{"b64": ...}`` values over REST, a
-string tensor (``DT_STRING``, ``BYTES``) over gRPC or the Open Inference Protocol. The dataplane
-hands such an input to :class:`ImageDecoder`, which decodes, converts to RGB, resizes and scales
-each image exactly as in training, on a thread pool (Pillow releases the GIL while it decodes
-and resizes) so the event loop keeps serving other requests. Float tensors keep working.
+"""Server-side image preprocessing: encoded JPEG/PNG images to a model batch, prepared exactly
+as in training, on a thread pool (Pillow releases the GIL) so the event loop keeps serving.
 """
 
 from __future__ import annotations
@@ -27,12 +21,7 @@ from modelship.errors import InvalidInput
 from modelship.manifest import Manifest
 from modelship.signature import Arrays, Signature
 
-__all__ = [
-    "DEFAULT_MAX_IMAGE_PIXELS",
-    "ImageDecoder",
-    "decode_image",
-    "image_spec",
-]
+__all__ = ["DEFAULT_MAX_IMAGE_PIXELS", "ImageDecoder", "decode_image", "image_spec"]
 
 # 40 megapixels: bigger than any phone photo, small enough that one request cannot take
 # gigabytes of memory (a decoded RGB pixel takes 3 bytes, plus the resize's working copy).
@@ -60,12 +49,8 @@ def _b64_bytes(index: int, value: Any) -> bytes:
 def decode_image(
     data: bytes, spec: ImagePreprocessing, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
 ) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """Encoded image bytes as resized 8-bit RGB ``H x W x 3``.
-
-    Raises:
-        InvalidInput: not an image, a truncated or corrupt file, or more than ``max_pixels``
-            pixels (checked from the header, before anything is decoded).
-    """
+    """Encoded image bytes as resized 8-bit RGB ``H x W x 3``; ``max_pixels`` is checked from
+    the header, before anything is decoded."""
     if not data:
         raise InvalidInput("the image is empty (0 bytes)")
     try:
@@ -92,12 +77,8 @@ def decode_image(
 
 
 class ImageDecoder:
-    """Decodes batches of encoded images on a dedicated thread pool.
-
-    Args:
-        max_pixels: largest image accepted, in pixels (width x height, from the header).
-        threads: decoding threads; 0 uses the number of cores, at most 4.
-    """
+    """Decodes batches of encoded images on a dedicated thread pool (``threads`` 0: one per
+    core, at most 4)."""
 
     def __init__(self, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS, threads: int = 0) -> None:
         self.max_pixels = max_pixels
@@ -129,12 +110,8 @@ class ImageDecoder:
     async def decode_inputs(
         self, inputs: Arrays, signature: Signature, spec: ImagePreprocessing
     ) -> Arrays:
-        """``inputs`` with any encoded-image input of a float signature decoded to pixels.
-
-        An input counts as encoded images when it holds objects (bytes or b64 values) while
-        the signature wants numbers; it must then hold one image per example, shape
-        ``[batch]``.
-        """
+        """``inputs`` with each input that holds objects where the signature wants numbers
+        decoded as encoded images, one per example (shape ``[batch]``)."""
         out = dict(inputs)
         for name, value in inputs.items():
             tensor = signature.inputs.get(name)

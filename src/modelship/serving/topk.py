@@ -1,9 +1,5 @@
-"""Top-k class names and scores beside a classifier's probabilities.
-
-A predict request may add ``"parameters": {"top_k": 3}``; the answer then carries, besides the
-model's own output, ``classes`` (class names from the manifest's labels, best first) and
-``scores`` (their probabilities) per instance: the same two tensors TF Serving's classify
-signatures return, so a client never has to ship the label list itself.
+"""Top-k class names and scores beside a classifier's probabilities, for a predict request's
+``"parameters": {"top_k": 3}``: the two tensors TF Serving's classify signatures return.
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""Maps modelship's errors to gRPC status codes, once, and keeps servicers from crashing.
-
-The code names in :mod:`modelship.errors` are the canonical ones that gRPC itself defines, so
-the table is the identity on names; it exists so an unknown name can never escape as a crash.
-"""
+"""Maps modelship's errors to gRPC status codes, once, and keeps servicers from crashing."""
 
 from __future__ import annotations
 
@@ -19,7 +15,7 @@ __all__ = ["GRPC_STATUS", "Context", "grpc_errors"]
 
 logger = logging.getLogger("modelship.grpc")
 
-# Canonical status code name -> gRPC code; the same names as rest/errors.py's HTTP table.
+# Canonical status code name -> gRPC code: the identity on names, so none escapes as a crash.
 GRPC_STATUS: dict[str, grpc.StatusCode] = {code.name: code for code in grpc.StatusCode}
 
 # grpc.aio.ServicerContext; grpcio ships no type hints, so it is Any to mypy either way.
@@ -31,11 +27,8 @@ _Method = Callable[[Any, _Request, Context], Awaitable[_Response]]
 
 
 def grpc_errors(method: _Method[_Request, _Response]) -> _Method[_Request, _Response]:
-    """Wrap a servicer method: modelship errors become their status, anything else INTERNAL.
-
-    The message travels as the status details, so clients see what was wrong; the server
-    logs unexpected errors with their traceback and keeps serving.
-    """
+    """Wrap a servicer method: modelship errors become their status (the message as its
+    details), anything else INTERNAL, logged with its traceback."""
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: _Request, context: Context) -> _Response:

@@ -1,7 +1,5 @@
 """The gRPC server: TF Serving's and the Open Inference Protocol's services, health, reflection.
-
-It runs on the same event loop as the REST server (started from the REST app's lifespan, see
-:func:`grpc_lifespan`), so both share one dataplane, one registry and one inference pool.
+It runs on the REST server's event loop (:func:`grpc_lifespan`), sharing its dataplane.
 """
 
 from __future__ import annotations
@@ -111,14 +109,8 @@ class GrpcServer:
 
 
 def parse_channel_arguments(text: str) -> list[tuple[str, int | str]]:
-    """TF Serving's ``--grpc_channel_arguments``: ``key=value,key=value`` pairs.
-
-    As TF Serving does, a value that reads as an integer is passed as one, anything else as a
-    string.
-
-    Raises:
-        BadConfig: an item without ``=``.
-    """
+    """TF Serving's ``--grpc_channel_arguments``: ``key=value,key=value`` pairs; as in TF
+    Serving, a value that reads as an integer is passed as one, anything else as a string."""
     pairs: list[tuple[str, int | str]] = []
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, sep, value = item.partition("=")
@@ -150,22 +142,8 @@ def build_grpc_server(
     """A grpc.aio server with every service added and bound to ``host:port`` (not started).
 
     Must be called with the event loop that will run it. Port 0 binds a free port (see
-    :attr:`GrpcServer.port`); None binds none (only ``socket_path``).
-
-    Args:
-        dataplane: answers every call.
-        host: the address to listen on.
-        port: the TCP port; 0 picks a free one; None listens on no TCP port.
-        max_message_bytes: the largest request or answer.
-        reuse_port: let other processes (the server's workers) bind the same port.
-        socket_path: also listen on this UNIX socket (``--grpc_socket_path``).
-        channel_arguments: server arguments that override modelship's own.
-        max_concurrent_rpcs: calls beyond this many at once answer RESOURCE_EXHAUSTED.
-        health_service: register ``grpc.health.v1.Health``.
-        credentials: TLS credentials (``--ssl_config_file``) for every address; None: plain.
-
-    Raises:
-        BadConfig: the address cannot be bound.
+    :attr:`GrpcServer.port`); None binds none (only ``socket_path``). ``channel_arguments``
+    override modelship's own options; ``credentials`` (TLS) apply to every address.
     """
     options: dict[str, int | str] = {
         "grpc.max_receive_message_length": max_message_bytes,

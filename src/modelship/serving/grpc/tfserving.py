@@ -1,8 +1,5 @@
 """TensorFlow Serving's gRPC API (``tensorflow.serving.PredictionService`` and ``ModelService``).
-
-Each method decodes the request into the dataplane's terms, calls it, and encodes the answer;
-errors leave as the gRPC status of their canonical code (see :mod:`.errors`). The caller's
-deadline bounds the inference, as TF Serving turns it into the run's timeout.
+The caller's deadline bounds the inference, as TF Serving turns it into the run's timeout.
 """
 
 from __future__ import annotations
@@ -12,11 +9,7 @@ from modelship.codecs.metadata import signature_def_map, status_response
 from modelship.codecs.tensor_proto import from_tensor_proto, to_tensor_proto
 from modelship.errors import InvalidInput, Unimplemented
 from modelship.lifecycle.config import configs_from_message
-from modelship.protos import (
-    tfs_model_pb2,
-    tfs_model_service_pb2,
-    tfs_prediction_service_pb2,
-)
+from modelship.protos import tfs_model_pb2, tfs_model_service_pb2, tfs_prediction_service_pb2
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.grpc.errors import Context, grpc_errors
 from modelship.serving.inference import InferenceRequest, ModelSpec
@@ -104,10 +97,8 @@ class PredictionServicer:
         self, request: pb.ClassificationRequest, context: Context
     ) -> pb.ClassificationResponse:
         spec = model_spec(request.model_spec)
-        signature_name = request.model_spec.signature_name
-        result, signature_name, version = await self._classify(
-            spec, _examples(request.input, signature_name, context)
-        )
+        examples = _examples(request.input, request.model_spec.signature_name, context)
+        result, signature_name, version = await self._classify(spec, examples)
         return pb.ClassificationResponse(
             model_spec=_answer_spec(spec.name, version, signature_name), result=result
         )
@@ -117,10 +108,8 @@ class PredictionServicer:
         self, request: pb.RegressionRequest, context: Context
     ) -> pb.RegressionResponse:
         spec = model_spec(request.model_spec)
-        signature_name = request.model_spec.signature_name
-        result, signature_name, version = await self._regress(
-            spec, _examples(request.input, signature_name, context)
-        )
+        examples = _examples(request.input, request.model_spec.signature_name, context)
+        result, signature_name, version = await self._regress(spec, examples)
         return pb.RegressionResponse(
             model_spec=_answer_spec(spec.name, version, signature_name), result=result
         )

@@ -26,12 +26,7 @@ __all__ = ["read_ssl_config", "server_credentials"]
 
 
 def read_ssl_config(path: Path) -> Any:
-    """Parse ``path`` into an ``SSLConfig`` message.
-
-    Raises:
-        BadConfig: unreadable, a syntax error, no key or certificate, or client verification
-            without ``custom_ca``.
-    """
+    """Parse ``path`` into an ``SSLConfig`` message."""
     try:
         text = path.read_text()
     except OSError as exc:

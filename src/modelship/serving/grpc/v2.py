@@ -1,7 +1,5 @@
-"""The Open Inference Protocol's gRPC service (``inference.GRPCInferenceService``).
-
-Health, metadata and ModelInfer over the dataplane, as Triton's and KServe's clients call
-them. Versions travel as strings; an empty version means the latest available one.
+"""The Open Inference Protocol's gRPC service (``inference.GRPCInferenceService``), as Triton's
+and KServe's clients call it; an empty version means the latest available one.
 """
 
 from __future__ import annotations
@@ -92,9 +90,7 @@ class InferenceServicer:
             timeout=context.time_remaining(),
         )
         response = await self.dataplane.infer(spec, inference, API_GRPC)
-        tensors, raw_outputs = encode_outputs(
-            response.outputs, raw=bool(request.raw_input_contents)
-        )
+        tensors, raw_outputs = encode_outputs(response.outputs, bool(request.raw_input_contents))
         return pb.ModelInferResponse(
             model_name=spec.name,
             model_version=str(response.version),

@@ -70,17 +70,7 @@ def build_app(
     cors: bool = False,
     metrics_paths: Sequence[str] = METRICS_PATHS,
 ) -> Any:
-    """The ASGI app serving ``dataplane``.
-
-    Args:
-        dataplane: answers every request.
-        max_body_bytes: larger request bodies are refused with 413.
-        extra_routes: more routes (Open Inference Protocol, metrics) mounted beside TF Serving's.
-        lifespan: a Starlette lifespan, for what runs beside the app on its loop (gRPC).
-        timeout: seconds an inference may take (``--rest_api_timeout_in_ms``); None: no limit.
-        cors: answer CORS preflights and add CORS headers (``--rest_api_enable_cors_support``).
-        metrics_paths: where Prometheus metrics are served (``--monitoring_config_file``).
-    """
+    """The ASGI app serving ``dataplane``; ``lifespan`` runs what shares its loop (gRPC)."""
     timeout = timeout or None
     routes: list[BaseRoute] = [
         *tf_serving_routes(dataplane, max_body_bytes, timeout),

@@ -1,8 +1,4 @@
-"""Reads a request body under a size limit, so one huge upload cannot exhaust memory.
-
-One reader for the predict fast path and the routed app alike: both hand it the ASGI scope
-and ``receive`` (a Starlette ``Request`` exposes them).
-"""
+"""Reads a request body under a size limit, so one huge upload cannot exhaust memory."""
 
 from __future__ import annotations
 
@@ -14,11 +10,7 @@ __all__ = ["read_body", "too_large_message"]
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The whole body, or :class:`PayloadTooLarge` as soon as it passes ``limit`` bytes.
-
-    Raises:
-        ClientGone: the client disconnected before the body was complete.
-    """
+    """The whole body, or :class:`PayloadTooLarge` as soon as it passes ``limit`` bytes."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             if not (value.isdigit() and value.isascii()):

@@ -1,11 +1,8 @@
 """A lean ASGI handler for ``POST /v1/models/...:predict``, in front of the Starlette app.
 
-Predict is the request that matters for throughput, and routing it through Starlette (regex
-route matching, request and response objects, exception middleware, the replica-header
-wrapper) costs about a third of a small model's request (benchmarks/results/PROFILE.md). This
-handler parses the path with string operations and talks ASGI directly; everything else goes
-to the Starlette app. It shares with the app the path parser, the body reader, the predict
-adapter and the error mapping, so both answer alike.
+Routing predict through Starlette costs a third of a small model's request (see
+benchmarks/results/PROFILE.md); this handler talks ASGI directly and shares the app's parsers
+and error mapping.
 """
 
 from __future__ import annotations
@@ -28,14 +25,7 @@ __all__ = ["PredictFastPath"]
 
 
 class PredictFastPath:
-    """Serves predict requests itself; passes every other request to ``app``.
-
-    Args:
-        app: the full application.
-        dataplane: answers predict requests.
-        max_body_bytes: larger bodies are refused with 413.
-        timeout: the inferences' deadline in seconds; None: no limit.
-    """
+    """Serves predict requests itself; passes every other request to ``app``."""
 
     def __init__(
         self,

@@ -15,11 +15,7 @@ _SUFFIX = ":predict"
 
 
 def spec_of(params: Mapping[str, Any]) -> ModelSpec:
-    """The :class:`ModelSpec` of a route's path parameters (``model``, ``version``, ``label``).
-
-    Raises:
-        VersionNotFound: a version that is not a positive integer.
-    """
+    """The :class:`ModelSpec` of a route's path parameters (``model``, ``version``, ``label``)."""
     version = params.get("version")
     return ModelSpec(
         name=params["model"],
@@ -30,12 +26,7 @@ def spec_of(params: Mapping[str, Any]) -> ModelSpec:
 
 def parse_predict_path(path: str) -> ModelSpec | None:
     """The model, version or label of a TF Serving predict path; None when it is not one.
-
-    String operations only: this runs for every predict request, before any routing.
-
-    Raises:
-        VersionNotFound: a predict path whose version is not a positive integer.
-    """
+    String operations only: this runs for every predict request, before any routing."""
     if not (path.startswith(_PREFIX) and path.endswith(_SUFFIX)):
         return None
     parts = path[len(_PREFIX) : -len(_SUFFIX)].split("/")

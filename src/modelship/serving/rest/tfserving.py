@@ -1,8 +1,5 @@
-"""TensorFlow Serving's REST API (``/v1/...``): decode, call the dataplane, encode.
-
-Paths, bodies and errors follow TF Serving's ``api_rest.md``, so its curl examples and clients
-work unchanged.
-"""
+"""TensorFlow Serving's REST API (``/v1/...``): decode, call the dataplane, encode; paths,
+bodies and errors follow TF Serving's ``api_rest.md``."""
 
 from __future__ import annotations
 
@@ -57,12 +54,8 @@ def _requested_signature(body: Any) -> str:
 async def predict(
     dataplane: DataPlane, spec: ModelSpec, read: ReadBody, timeout: float | None
 ) -> tuple[bytes, int]:
-    """TF Serving's predict: the JSON answer and the version that computed it.
-
-    Args:
-        read: reads the request body (once the version is resolved).
-        timeout: the inference's deadline (``--rest_api_timeout_in_ms``); None: no limit.
-    """
+    """TF Serving's predict: the JSON answer and the version that computed it; ``read`` is
+    called once the version is resolved."""
     row_format = True
 
     async def request() -> InferenceRequest:
@@ -93,11 +86,7 @@ async def predict(
 def tf_serving_routes(
     dataplane: DataPlane, max_body_bytes: int, timeout: float | None = None
 ) -> list[Route]:
-    """Starlette routes for status, metadata and predict/classify/regress.
-
-    Args:
-        timeout: the inferences' deadline in seconds; None: no limit.
-    """
+    """Starlette routes for status, metadata and predict/classify/regress."""
 
     async def status(request: Request) -> Response:
         return _json(status_json(dataplane.status(spec_of(request.path_params))))

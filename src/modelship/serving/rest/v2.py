@@ -1,8 +1,5 @@
 """The Open Inference Protocol (KServe V2) over REST: health, metadata and inference.
-
-``/v2/health/ready`` answers 200 only when every configured model has an AVAILABLE version,
-so a readiness probe never routes traffic to a server that would answer 404. Inference takes
-JSON tensors and the binary tensor data extension (see :mod:`modelship.codecs.v2_json`).
+``/v2/health/ready`` answers 200 only when every configured model has an AVAILABLE version.
 """
 
 from __future__ import annotations
@@ -42,11 +39,7 @@ def _yes_no(answer: bool) -> Response:
 def v2_routes(
     dataplane: DataPlane, max_body_bytes: int, timeout: float | None = None
 ) -> list[Route]:
-    """Starlette routes for the REST side of the Open Inference Protocol.
-
-    Args:
-        timeout: the inferences' deadline in seconds; None: no limit.
-    """
+    """Starlette routes for the REST side of the Open Inference Protocol."""
 
     async def live(request: Request) -> Response:
         return _yes_no(True)
