@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 
 import numpy as np
@@ -51,3 +52,48 @@ def test_numeric_binary_inputs_are_views_of_the_body() -> None:
 def test_bad_tensors_are_invalid_input(tensor: dict[str, object], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         decode_request(json.dumps({"inputs": [tensor]}).encode(), None)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ({"inputs": [], "parameters": [1]}, '"parameters" must be a JSON object'),
+        ({"inputs": [], "outputs": 3}, '"outputs" must be a list'),
+        (
+            {"inputs": [], "outputs": [{"name": "y", "parameters": [1]}]},
+            "output 'y': parameters must be a JSON object",
+        ),
+        (
+            {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "parameters": []}]},
+            "input 'x': parameters must be a JSON object",
+        ),
+        (
+            {"inputs": [{"name": "x", "datatype": "UINT8", "shape": [1], "data": [256]}]},
+            "data must be uint8 values",
+        ),
+        (
+            {"inputs": [{"name": "x", "datatype": "INT64", "shape": [1], "data": [2**64]}]},
+            "data must be int64 values",
+        ),
+        (
+            {"inputs": [{"name": "x", "datatype": "FP32", "shape": [True, 1], "data": [1.0]}]},
+            "shape must be a list of non-negative integers",
+        ),
+        (
+            {"inputs": [{"name": "x", "datatype": "FP32", "shape": [2**32, 2**32], "data": []}]},
+            "needs 18446744073709551616 values, the data holds 0",
+        ),
+    ],
+)
+def test_hostile_headers_are_invalid_input_not_crashes(
+    header: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        # The stdlib writes integers past 64 bits, which orjson refuses to.
+        decode_request(json.dumps(header).encode(), None)
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "1" * 40, "-1"])
+def test_a_header_length_that_is_not_a_byte_count_is_invalid_input(length: str) -> None:
+    with pytest.raises(InvalidInput, match="Inference-Header-Content-Length"):
+        decode_request(b'{"inputs": []}', length)

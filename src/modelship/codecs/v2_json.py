@@ -5,6 +5,7 @@ per-element Python work.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,8 @@ class V2Request:
 def decode_request(body: bytes, header_length: str | None) -> V2Request:
     """Parse a V2 ``infer`` body (JSON, or JSON header + binary tensors)."""
     if header_length is not None:
-        if not header_length.isdigit() or int(header_length) > len(body):
+        digits = header_length.isascii() and header_length.isdigit()
+        if not digits or len(header_length) > 18 or int(header_length) > len(body):
             raise InvalidInput(
                 f"Inference-Header-Content-Length {header_length!r} does not fit a body of "
                 f"{len(body)} bytes"
@@ -63,13 +65,17 @@ def decode_request(body: bytes, header_length: str | None) -> V2Request:
             f"{offset} (parameters.binary_data_size)"
         )
     request = V2Request(inputs=inputs, id=_optional_str(header.get("id"), "id"))
-    params = header.get("parameters") or {}
-    request.all_binary = bool(isinstance(params, dict) and params.get("binary_data_output"))
-    for wanted in header.get("outputs") or []:
+    params = _object(header.get("parameters"), '"parameters"')
+    request.all_binary = bool(params.get("binary_data_output"))
+    outputs = header.get("outputs") or []
+    if not isinstance(outputs, list):
+        raise InvalidInput('"outputs" must be a list of objects such as {"name": "scores"}')
+    for wanted in outputs:
         if not isinstance(wanted, dict) or not isinstance(wanted.get("name"), str):
             raise InvalidInput('each requested output must be an object with a "name"')
         request.outputs.append(wanted["name"])
-        if (wanted.get("parameters") or {}).get("binary_data", request.all_binary):
+        parameters = _object(wanted.get("parameters"), f"output {wanted['name']!r}: parameters")
+        if parameters.get("binary_data", request.all_binary):
             request.binary_outputs.add(wanted["name"])
     return request
 
@@ -90,11 +96,14 @@ def _decode_input(
             + ", ".join(d.v2 for d in dtypes.DTYPES)
         )
     shape = tensor.get("shape")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+    if not isinstance(shape, list) or not all(
+        type(d) is int and d >= 0
+        for d in shape  # bool is an int subclass: refused
+    ):
         raise InvalidInput(f"input {name!r}: shape must be a list of non-negative integers")
     dtype = entry.little_endian
-    count = int(np.prod(shape)) if shape else 1
-    size = (tensor.get("parameters") or {}).get("binary_data_size")
+    count = math.prod(shape)  # Python ints: a huge shape cannot wrap around to a small count
+    size = _object(tensor.get("parameters"), f"input {name!r}: parameters").get("binary_data_size")
     if size is not None:
         if not isinstance(size, int) or size < 0 or offset + size > len(binary):
             raise InvalidInput(
@@ -134,8 +143,17 @@ def _from_json(name: str, data: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, An
         return out
     try:
         return np.asarray(data, dtype=dtype).reshape(-1)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInput(f"input {name!r}: data must be {dtype.name} values: {exc}") from exc
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    """A JSON object the protocol allows to be absent (null counts as absent)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} must be a JSON object")
+    return value
 
 
 def _optional_str(value: Any, key: str) -> str | None:
