@@ -55,8 +55,8 @@ def build_dataplane(settings: ServeSettings, group: WorkerGroup | None = None) -
     registry = Registry()
     metrics = Metrics(registry)
     executor = build_executor(settings, metrics)
-    dataplane = DataPlane(registry, executor, metrics)
-    dataplane.images = ImageDecoder(max_pixels=settings.max_image_pixels)
+    images = ImageDecoder(max_pixels=settings.max_image_pixels)
+    dataplane = DataPlane(registry, executor, metrics, images)
     try:
         # Polls the repository from now on.
         coordinator = GroupSync(group) if group is not None else None
