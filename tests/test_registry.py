@@ -73,6 +73,24 @@ def test_unknown_models_versions_and_labels_are_not_found(
         registry.resolve(name, version, label)
     assert caught.value.message == message
     assert caught.value.code == "NOT_FOUND"
+    if label is None:  # the Open Inference Protocol's words for the same error
+        assert caught.value.v2_message.startswith(f"Request for unknown model: '{name}' ")
+
+
+def test_triton_words_for_each_unknown_case(registry: Registry) -> None:
+    cases = {
+        ("ghost", None): "Request for unknown model: 'ghost' is not found",
+        ("toy", 3): "Request for unknown model: 'toy' version 3 is not found",
+    }
+    for (name, version), words in cases.items():
+        with pytest.raises(ModelNotFound) as caught:
+            registry.resolve(name, version)
+        assert caught.value.v2_message == words
+    for served in registry.model("toy").versions.values():
+        served.state = LOADING
+    with pytest.raises(VersionNotFound) as caught:
+        registry.resolve("toy")
+    assert caught.value.v2_message == "Request for unknown model: 'toy' has no available versions"
 
 
 def test_a_version_that_is_not_available_is_not_found_with_its_state(registry: Registry) -> None:

@@ -37,6 +37,8 @@ class ModelshipError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        # The wording on the Open Inference Protocol's endpoints, where it differs.
+        self.v2_message = message
 
 
 class InvalidInput(ModelshipError):
@@ -66,9 +68,17 @@ class ClientGone(ModelshipError):
 
 
 class ModelNotFound(ModelshipError):
-    """No model with that name is configured."""
+    """No model with that name is configured.
+
+    ``message`` is TF Serving's wording; ``v2_message`` says the same in the Open Inference
+    Protocol's (Triton's), which its clients expect: one error, each protocol its own words.
+    """
 
     code = "NOT_FOUND"
+
+    def __init__(self, message: str, v2_message: str = "") -> None:
+        super().__init__(message)
+        self.v2_message = v2_message or message
 
 
 class VersionNotFound(ModelNotFound):

@@ -86,7 +86,8 @@ class ServedVersion:
         if runtime is None:
             raise VersionNotFound(
                 f"Servable not found for request: Specific({self.model}, {self.version}); "
-                f"the version is {self.state}"
+                f"the version is {self.state}",
+                _v2_unknown(self.model, f"version {self.version} is not at ready state"),
             )
         return runtime
 
@@ -136,7 +137,9 @@ class Registry:
     def model(self, name: str) -> ModelEntry:
         entry = self._models.get(name)
         if entry is None:
-            raise ModelNotFound(f"Servable not found for request: Latest({name})")
+            raise ModelNotFound(
+                f"Servable not found for request: Latest({name})", _v2_unknown(name, "is not found")
+            )
         return entry
 
     def set_version(self, served: ServedVersion) -> None:
@@ -164,20 +167,26 @@ class Registry:
         if version is None:
             latest = entry.latest_available()
             if latest is None:
+                hint = _errors_hint(entry)
                 raise VersionNotFound(
                     f"Servable not found for request: Latest({name}); no version is AVAILABLE"
-                    + _errors_hint(entry)
+                    + hint,
+                    _v2_unknown(name, "has no available versions") + hint,
                 )
             return latest
         served = entry.versions.get(version)
         if served is None:
-            raise VersionNotFound(f"Servable not found for request: Specific({name}, {version})")
+            raise VersionNotFound(
+                f"Servable not found for request: Specific({name}, {version})",
+                _v2_unknown(name, f"version {version} is not found"),
+            )
         if not served.available:
             # TF Serving answers NOT_FOUND for a version that is not serving; say why.
+            why = f": {served.error_message}" if served.error_message else ""
             raise VersionNotFound(
                 f"Servable not found for request: Specific({name}, {version}); "
-                f"the version is {served.state}"
-                + (f": {served.error_message}" if served.error_message else "")
+                f"the version is {served.state}" + why,
+                _v2_unknown(name, f"version {version} is not at ready state") + why,
             )
         return served
 
@@ -203,6 +212,11 @@ class Registry:
         if label not in entry.labels:
             raise VersionNotFound(f"Unrecognized servable version label: {label}")
         return entry.labels[label]
+
+
+def _v2_unknown(name: str, what: str) -> str:
+    # Triton's wording, which its clients and tests match on.
+    return f"Request for unknown model: '{name}' {what}"
 
 
 def _errors_hint(entry: ModelEntry) -> str:

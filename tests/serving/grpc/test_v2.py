@@ -146,6 +146,10 @@ def test_unknown_version_and_output(client: grpcclient.InferenceServerClient) ->
     with pytest.raises(InferenceServerException) as info:
         client.infer("toy", images, model_version="4")
     assert info.value.status() == "StatusCode.NOT_FOUND"
+    assert info.value.message() == "Request for unknown model: 'toy' version 4 is not found"
+    with pytest.raises(InferenceServerException) as info:
+        client.get_model_metadata("absent")
+    assert info.value.message() == "Request for unknown model: 'absent' is not found"
     with pytest.raises(InferenceServerException) as info:
         client.infer("toy", images, outputs=[grpcclient.InferRequestedOutput("logits")])
     assert info.value.status() == "StatusCode.INVALID_ARGUMENT"

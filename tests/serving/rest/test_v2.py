@@ -106,7 +106,34 @@ def test_errors_are_json_with_4xx(
         client.infer("toy", [wrong])
     answer = httpx.post(f"{v2_server.url}/v2/models/absent/infer", json={"inputs": []})
     assert answer.status_code == 404
-    assert "absent" in answer.json()["error"]
+    assert answer.json() == {"error": "Request for unknown model: 'absent' is not found"}
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/v2/models/absent", "Request for unknown model: 'absent' is not found"),
+        ("/v2/models/pair/versions/9", "Request for unknown model: 'pair' version 9 is not found"),
+        ("/v1/models/absent", "Servable not found for request: Latest(absent)"),
+    ],
+)
+def test_unknown_models_in_each_protocols_words(
+    v2_server: RunningServer, path: str, message: str
+) -> None:
+    answer = httpx.get(v2_server.url + path)
+    assert (answer.status_code, answer.json()) == (404, {"error": message})
+
+
+def test_health_answers_carry_a_json_body(v2_server: RunningServer) -> None:
+    for path, body in (
+        ("/v2/health/live", {"live": True}),
+        ("/v2/health/ready", {"ready": True}),
+        ("/v2/models/pair/ready", {"ready": True}),
+    ):
+        answer = httpx.get(v2_server.url + path)
+        assert (answer.status_code, answer.json()) == (200, body), path
+    answer = httpx.get(v2_server.url + "/v2/models/absent/ready")
+    assert (answer.status_code, answer.json()) == (400, {"ready": False})
 
 
 def _binary_body(header: dict[str, object], data: bytes) -> tuple[bytes, dict[str, str]]:

@@ -11,7 +11,7 @@ import grpc
 
 from modelship.errors import ModelshipError
 
-__all__ = ["GRPC_STATUS", "Context", "grpc_errors"]
+__all__ = ["GRPC_STATUS", "Context", "grpc_errors", "v2_grpc_errors"]
 
 logger = logging.getLogger("modelship.grpc")
 
@@ -29,14 +29,22 @@ _Method = Callable[[Any, _Request, Context], Awaitable[_Response]]
 def grpc_errors(method: _Method[_Request, _Response]) -> _Method[_Request, _Response]:
     """Wrap a servicer method: modelship errors become their status (the message as its
     details), anything else INTERNAL, logged with its traceback."""
+    return _wrap(method, v2=False)
 
+
+def v2_grpc_errors(method: _Method[_Request, _Response]) -> _Method[_Request, _Response]:
+    """:func:`grpc_errors` with the Open Inference Protocol's wording of each error."""
+    return _wrap(method, v2=True)
+
+
+def _wrap(method: _Method[_Request, _Response], v2: bool) -> _Method[_Request, _Response]:
     @functools.wraps(method)
     async def wrapper(self: Any, request: _Request, context: Context) -> _Response:
         try:
             return await method(self, request, context)
         except ModelshipError as exc:
             code = GRPC_STATUS.get(exc.code, grpc.StatusCode.UNKNOWN)
-            await context.abort(code, exc.message)
+            await context.abort(code, exc.v2_message if v2 else exc.message)
         except Exception as exc:  # a bug of ours or a runtime failure: report, keep serving
             logger.exception("unexpected error in %s", method.__name__)
             await context.abort(grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}")

@@ -11,7 +11,7 @@ from modelship.codecs.versions import parse_version
 from modelship.errors import InvalidInput
 from modelship.protos import v2_grpc_service_pb2 as pb
 from modelship.serving.dataplane import DataPlane
-from modelship.serving.grpc.errors import Context, grpc_errors
+from modelship.serving.grpc.errors import Context, v2_grpc_errors
 from modelship.serving.inference import InferenceRequest, ModelSpec
 from modelship.serving.metrics import API_GRPC
 from modelship.signature import Arrays
@@ -46,19 +46,19 @@ class InferenceServicer:
     def __init__(self, dataplane: DataPlane) -> None:
         self.dataplane = dataplane
 
-    @grpc_errors
+    @v2_grpc_errors
     async def ServerLive(
         self, request: pb.ServerLiveRequest, context: Context
     ) -> pb.ServerLiveResponse:
         return pb.ServerLiveResponse(live=True)
 
-    @grpc_errors
+    @v2_grpc_errors
     async def ServerReady(
         self, request: pb.ServerReadyRequest, context: Context
     ) -> pb.ServerReadyResponse:
         return pb.ServerReadyResponse(ready=self.dataplane.ready())
 
-    @grpc_errors
+    @v2_grpc_errors
     async def ModelReady(
         self, request: pb.ModelReadyRequest, context: Context
     ) -> pb.ModelReadyResponse:
@@ -66,20 +66,20 @@ class InferenceServicer:
             ready=self.dataplane.model_ready(_spec(request.name, request.version))
         )
 
-    @grpc_errors
+    @v2_grpc_errors
     async def ServerMetadata(
         self, request: pb.ServerMetadataRequest, context: Context
     ) -> pb.ServerMetadataResponse:
         return pb.ServerMetadataResponse(name="modelship", version=__version__)
 
-    @grpc_errors
+    @v2_grpc_errors
     async def ModelMetadata(
         self, request: pb.ModelMetadataRequest, context: Context
     ) -> pb.ModelMetadataResponse:
         spec = _spec(request.name, request.version)
         return v2_metadata_response(self.dataplane.model_metadata(spec))
 
-    @grpc_errors
+    @v2_grpc_errors
     async def ModelInfer(
         self, request: pb.ModelInferRequest, context: Context
     ) -> pb.ModelInferResponse:

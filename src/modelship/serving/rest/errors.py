@@ -51,10 +51,11 @@ JSON_HEADER = (b"content-type", b"application/json")
 REPLICA_HEADER = (b"x-modelship-replica", socket.gethostname().encode())
 
 
-def error_answer(exc: ModelshipError) -> tuple[int, bytes]:
-    """The HTTP status and TF Serving's ``{"error": "..."}`` body for ``exc``."""
+def error_answer(exc: ModelshipError, v2: bool = False) -> tuple[int, bytes]:
+    """The HTTP status and the ``{"error": "..."}`` body for ``exc``: TF Serving's wording, or
+    the Open Inference Protocol's when ``v2``."""
     status = 413 if isinstance(exc, PayloadTooLarge) else HTTP_STATUS.get(exc.code, 500)
-    return status, orjson.dumps({"error": exc.message})
+    return status, orjson.dumps({"error": exc.v2_message if v2 else exc.message})
 
 
 def unexpected_answer(exc: Exception, method: str, path: str) -> tuple[int, bytes]:
@@ -74,7 +75,7 @@ def error_response(message: str, status: int) -> Response:
 async def handle_modelship_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, ModelshipError):  # pragma: no cover - registered for this type only
         return await handle_unexpected(request, exc)
-    status, body = error_answer(exc)
+    status, body = error_answer(exc, v2=request.url.path.startswith("/v2"))
     return Response(body, status_code=status, media_type="application/json")
 
 

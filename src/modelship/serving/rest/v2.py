@@ -31,9 +31,14 @@ def _json(data: Any) -> Response:
     return Response(orjson.dumps(data), media_type="application/json")
 
 
-def _yes_no(answer: bool) -> Response:
-    # The protocol: 200 means yes, a 4xx status means no; the body is empty.
-    return Response(status_code=200 if answer else 400)
+def _yes_no(key: str, answer: bool) -> Response:
+    # The protocol: 200 means yes, a 4xx status means no (Triton's clients read only that);
+    # KServe's client reads the JSON body too.
+    return Response(
+        orjson.dumps({key: answer}),
+        status_code=200 if answer else 400,
+        media_type="application/json",
+    )
 
 
 def v2_routes(
@@ -42,16 +47,17 @@ def v2_routes(
     """Starlette routes for the REST side of the Open Inference Protocol."""
 
     async def live(request: Request) -> Response:
-        return _yes_no(True)
+        return _yes_no("live", True)
 
     async def ready(request: Request) -> Response:
-        return _yes_no(dataplane.ready())
+        return _yes_no("ready", dataplane.ready())
 
     async def server_metadata(request: Request) -> Response:
         return _json({"name": "modelship", "version": __version__, "extensions": V2_EXTENSIONS})
 
     async def model_ready(request: Request) -> Response:
-        return _yes_no(dataplane.model_ready(spec_of(request.path_params)))
+        spec = spec_of(request.path_params)
+        return _yes_no("ready", dataplane.model_ready(spec))
 
     async def model_metadata(request: Request) -> Response:
         return _json(v2_metadata_json(dataplane.model_metadata(spec_of(request.path_params))))
