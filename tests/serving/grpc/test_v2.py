@@ -154,3 +154,10 @@ def test_unknown_version_and_output(client: grpcclient.InferenceServerClient) ->
         client.infer("toy", images, outputs=[grpcclient.InferRequestedOutput("logits")])
     assert info.value.status() == "StatusCode.INVALID_ARGUMENT"
     assert "logits" in info.value.message()
+
+
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_compressed_calls(client: grpcclient.InferenceServerClient, algorithm: str) -> None:
+    images = [infer_input("images", np.zeros((2, 784), np.float32))]
+    result = client.infer("toy", images, compression_algorithm=algorithm)
+    assert result.as_numpy("probabilities").shape == (2, 10)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import zlib
 from typing import Any
 
 import pytest
@@ -138,3 +140,47 @@ def test_the_too_large_message_says_what_to_do() -> None:
         "request body of 5000 bytes exceeds the limit of 4096 bytes; send binary tensors or "
         "b64 images, or raise --max_body_bytes"
     )
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    deflater = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return deflater.compress(data) + deflater.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [
+        (b"gzip", gzip.compress),
+        (b"deflate", zlib.compress),
+        # Raw deflate data, without zlib's header, as some clients send it.
+        (b"deflate", _raw_deflate),
+        (b"identity", lambda data: data),
+    ],
+)
+def test_a_compressed_body_is_inflated(encoding: bytes, compress: Any) -> None:
+    body = b'{"inputs": [1, 2, 3]}' * 4
+    scope = _scope(None, (b"content-encoding", encoding))
+    assert _read(scope, Receive(_chunk(compress(body))), limit=len(body)) == body
+
+
+def test_the_limit_holds_for_the_inflated_size() -> None:
+    bomb = gzip.compress(b"0" * 10_000_000)
+    assert len(bomb) < LIMIT * 100
+    scope = _scope(None, (b"content-encoding", b"gzip"))
+    with pytest.raises(PayloadTooLarge, match="inflated"):
+        _read(scope, Receive(_chunk(bomb)), limit=LIMIT * 100)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "words"),
+    [
+        (b"gzip", b"not gzip at all", "not valid gzip data"),
+        (b"gzip", gzip.compress(b"x" * 50)[:-12], "ends before"),
+        (b"br", b"anything", "unsupported Content-Encoding 'br'"),
+    ],
+)
+def test_bad_compressed_bodies_are_refused(encoding: bytes, body: bytes, words: str) -> None:
+    scope = _scope(None, (b"content-encoding", encoding))
+    with pytest.raises(InvalidInput, match=words) as refused:
+        _read(scope, Receive(_chunk(body)))
+    assert not isinstance(refused.value, PayloadTooLarge)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,3 +160,43 @@ def test_declared_binary_sizes_must_match_the_body(v2_server: RunningServer) -> 
     answer = httpx.post(url, content=body, headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["outputs"][0]["data"] == [2.0, 3.0, 4.0]
+
+
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_compressed_requests_from_tritons_client(
+    client: triton.InferenceServerClient, algorithm: str
+) -> None:
+    a = np.array([[1, 2, 3]], dtype=np.float32)
+    inputs = []
+    for name in ("a", "b"):
+        tensor = triton.InferInput(name, [1, 3], "FP32")
+        tensor.set_data_from_numpy(a)
+        inputs.append(tensor)
+    result = client.infer(
+        "pair",
+        inputs,
+        request_compression_algorithm=algorithm,
+        response_compression_algorithm="gzip",
+    )
+    np.testing.assert_array_equal(result.as_numpy("sum"), a + a)
+
+
+def test_a_gzip_body_is_limited_by_its_inflated_size(toy_server: RunningServer) -> None:
+    # toy_server allows 200 000 bytes; 100 instances of 784 zeros inflate to twice that.
+    instances = {"instances": [[0.0] * 784] * 100}
+    bomb = gzip.compress(json.dumps(instances).encode(), compresslevel=9)
+    assert len(bomb) < 2_000
+    for path in ("/v1/models/toy:predict", "/v2/models/toy/infer"):
+        answer = httpx.post(
+            toy_server.url + path, content=bomb, headers={"Content-Encoding": "gzip"}
+        )
+        assert answer.status_code == 413, answer.text
+        assert "inflated" in answer.json()["error"]
+    small = gzip.compress(json.dumps({"instances": [[0.0] * 784]}).encode())
+    answer = httpx.post(
+        toy_server.url + "/v1/models/toy:predict",
+        content=small,
+        headers={"Content-Encoding": "gzip"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["predictions"][0]) == 10

@@ -1,6 +1,9 @@
-"""Reads a request body under a size limit, so one huge upload cannot exhaust memory."""
+"""Reads a request body under a size limit, so one huge upload cannot exhaust memory; a gzip or
+deflate body (``Content-Encoding``) is inflated under the same limit."""
 
 from __future__ import annotations
+
+import zlib
 
 from starlette.types import Receive, Scope
 
@@ -10,9 +13,13 @@ __all__ = ["read_body", "too_large_message"]
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The whole body, or :class:`PayloadTooLarge` as soon as it passes ``limit`` bytes."""
+    """The whole body, or :class:`PayloadTooLarge` as soon as it passes ``limit`` bytes; a
+    compressed body is inflated, and the limit holds for its inflated size."""
+    encoding = b""
     for name, value in scope["headers"]:
-        if name == b"content-length":
+        if name == b"content-encoding":
+            encoding = value.strip().lower()
+        elif name == b"content-length":
             if not (value.isdigit() and value.isascii()):
                 raise InvalidInput("Content-Length must be a number of bytes")
             # Leading zeros do not count; past 18 digits no limit is met (and int() refuses
@@ -34,7 +41,38 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             raise PayloadTooLarge(too_large_message(size, limit))
         chunks.append(chunk)
         if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            return _inflate(body, encoding, limit) if encoding else body
+
+
+def _inflate(body: bytes, encoding: bytes, limit: int) -> bytes:
+    """``body`` decompressed, never to more than ``limit`` bytes (a small body may inflate a
+    thousandfold: the limit is checked while inflating, not after)."""
+    if encoding == b"identity":
+        return body
+    if encoding in (b"gzip", b"x-gzip"):
+        wbits = 16 + zlib.MAX_WBITS
+    elif encoding == b"deflate":
+        # HTTP's deflate is a zlib stream; some clients send raw deflate data instead.
+        zlib_header = len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
+        wbits = zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
+    else:
+        raise InvalidInput(
+            f"unsupported Content-Encoding {encoding.decode('latin-1')!r}: send gzip, deflate "
+            "or an uncompressed body"
+        )
+    inflater = zlib.decompressobj(wbits)
+    try:
+        inflated = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise InvalidInput(
+            f"the body is not valid {encoding.decode()} data ({exc}); check Content-Encoding"
+        ) from None
+    if len(inflated) > limit:
+        raise PayloadTooLarge(too_large_message(f"more than {limit} inflated", limit))
+    if not inflater.eof:
+        raise InvalidInput(f"the {encoding.decode()} body ends before its compressed stream does")
+    return inflated
 
 
 def too_large_message(size: int | str, limit: int) -> str:
