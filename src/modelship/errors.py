@@ -20,6 +20,7 @@ __all__ = [
     "ModelNotFound",
     "ModelshipError",
     "PayloadTooLarge",
+    "RequestTooLarge",
     "ResourceExhausted",
     "RuntimeUnavailable",
     "ServingUnavailable",
@@ -49,6 +50,13 @@ class InvalidInput(ModelshipError):
 
 class PayloadTooLarge(InvalidInput):
     """The request body is larger than the configured limit (HTTP 413)."""
+
+
+class RequestTooLarge(PayloadTooLarge):
+    """The request declares more than a configured limit allows (rows, decoded bytes, image
+    size): HTTP 413, gRPC RESOURCE_EXHAUSTED; the message names the flag that raises it."""
+
+    code = "RESOURCE_EXHAUSTED"
 
 
 class SignatureNotFound(InvalidInput):

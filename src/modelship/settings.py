@@ -14,6 +14,13 @@ from typing import Any
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from modelship.codecs.limits import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    DEFAULT_MAX_IMAGE_REQUEST_BYTES,
+    DEFAULT_MAX_IMAGE_SIDE,
+    DEFAULT_MAX_REQUEST_ROWS,
+    DEFAULT_MAX_TENSOR_BYTES,
+)
 from modelship.repository import list_versions
 
 __all__ = ["ServeSettings"]
@@ -43,8 +50,14 @@ class ServeSettings(BaseSettings):
     workers: int = Field(default=0, ge=0, description="worker processes; 0: one per core")
     intra_op_threads: int = Field(default=0, ge=0)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
-    # Largest b64 image accepted by image models, width x height (checked before decoding).
-    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    # What one request may declare, checked before anything is allocated: rows, decoded input
+    # bytes; and for image models each image's pixels and sides (from its header) and the
+    # decoded bytes of all its images.
+    max_request_rows: int = Field(default=DEFAULT_MAX_REQUEST_ROWS, ge=1)
+    max_tensor_bytes: int = Field(default=DEFAULT_MAX_TENSOR_BYTES, ge=1024)
+    max_image_pixels: int = Field(default=DEFAULT_MAX_IMAGE_PIXELS, ge=1)
+    max_image_side: int = Field(default=DEFAULT_MAX_IMAGE_SIDE, ge=1)
+    max_image_request_bytes: int = Field(default=DEFAULT_MAX_IMAGE_REQUEST_BYTES, ge=1024)
     file_system_poll_wait_seconds: float = Field(default=1.0, ge=0)
     model_config_file_poll_wait_seconds: float = Field(default=0.0, ge=0)
     enable_batching: bool = False

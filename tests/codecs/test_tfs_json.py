@@ -77,6 +77,39 @@ def test_nan_and_infinity_are_accepted() -> None:
     assert np.isinf(arrays["x"][0, 1:]).all()
 
 
+def _deep(depth: int, leaf: bytes) -> bytes:
+    return b"[" * depth + leaf + b"]" * depth
+
+
+# Each body once as orjson reads it and once with a NaN elsewhere, which sends it to the
+# stdlib parser (that recurses per level and keeps integers of any length).
+@pytest.mark.parametrize("nan", [b"", b', "n": NaN'])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'{"instances": ' + _deep(100_000, b"") + b"%s}", "not valid JSON"),
+        (b'{"instances": [[' + b"9" * 400 + b", 1, 2]]%s}", "not valid JSON"),
+        (b'{"instances": [[' + b"9" * 5000 + b", 1, 2]]%s}", "not valid JSON"),
+        (b'{"inputs": {"zz": ' + _deep(70, b'"a"') + b"}%s}", "more than 32 deep"),
+        (b'{"inputs": {"zz": ' + _deep(1000, b'"a"') + b"}%s}", "deep"),
+        (b'{"inputs": {"zz": ' + _deep(70, b"1") + b"}%s}", "more than 32 deep"),
+        (b'{"inputs": {"zz": [["a"], ' + _deep(40, b'"b"') + b"]}%s}", "ragged"),
+        (b'{"inputs": {"s": ["\\ud800"]}%s}', "not valid"),
+        (b'{"instances": [["\\ud800", 1, 2]]%s}', "not valid|must hold float32|naming them"),
+    ],
+)
+def test_hostile_bodies_are_invalid_input(body: bytes, fragment: str, nan: bytes) -> None:
+    signature = Signature({**ONE.inputs, **BYTES.inputs}, ONE.outputs)
+    with pytest.raises(InvalidInput, match=fragment):
+        parse_predict_body(decode_body(body % nan), signature)
+
+
+def test_integers_beyond_64_bits_read_as_doubles_as_orjson_reads_them() -> None:
+    for body in (b"[18446744073709551616, 1]", b"[18446744073709551616, NaN]"):
+        assert decode_body(body)[0] == pytest.approx(1.8446744073709552e19)
+    assert decode_body(b"[18446744073709551615, NaN]")[0] == 2**64 - 1
+
+
 def test_not_json_is_invalid_input() -> None:
     with pytest.raises(InvalidInput, match="not valid JSON"):
         decode_body(b"{nope")

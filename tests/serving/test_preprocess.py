@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import random
+import zlib
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from PIL import Image
 
 from modelship.codecs.tfs_json import find_images, images_array
 from modelship.data.images import ImagePreprocessing
-from modelship.errors import InvalidInput
+from modelship.errors import InvalidInput, RequestTooLarge
 from modelship.serving.preprocess import ImageDecoder, decode_image
 from modelship.signature import Signature, TensorSpec
 
@@ -111,6 +113,55 @@ def test_converts_unusual_modes_instead_of_refusing(
 def test_bad_bytes_are_invalid_input(data: bytes, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         decode_image(data, SPEC)
+
+
+# Files whose parsers fail with more than OSError: a DDS of an unknown pixel format
+# (NotImplementedError), a TIFF without its dimensions (TypeError). Found by mutating bytes.
+HOSTILE = {
+    "dds": "eNpzcQlWqGFgYOAXYGBgA9IcQKzAQB4A6WNEYjMw/IchCEcAU4+cCNd/KmCEOf/JN4eRDD0A1SNA8Q==",
+    "tiff": "eNrz9NRi4GBgYOBiYGBkYWAEskA8RiibDYiZGJkZmIF0GxAzA9kgcbAclM0ExIJQ9T1ALAoVB+kRQ"
+    "zJHHMqeAMQySOaACA4w5BKRw4Juy2EXJxH9xyNbj10cAKyiEMA=",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_files_that_break_pillow_are_invalid_input(name: str) -> None:
+    data = zlib.decompress(base64.b64decode(HOSTILE[name]))
+    with pytest.raises(InvalidInput, match=r"cannot be decoded.*(NotImplementedError|TypeError)"):
+        decode_image(data, SPEC)
+
+
+def test_mutated_files_of_every_format_are_invalid_input_or_images() -> None:
+    rng = random.Random(7)
+    formats = "TIFF:RGB TIFF:LAB DDS:RGBA PNG:RGB GIF:P BMP:RGB ICO:RGBA WEBP:RGB JPEG:RGB"
+    seeds = []
+    for item in formats.split():
+        fmt, mode = item.split(":")
+        seeds.append(encode(Image.new(mode, (8, 6)), fmt))
+    refused = 0
+    for _ in range(600):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        try:
+            assert decode_image(bytes(data), SPEC, max_pixels=1_000_000).shape == (16, 16, 3)
+        except InvalidInput:
+            refused += 1
+    assert refused > 100  # the mutations do break files
+
+
+def test_sides_and_a_request_s_decoded_bytes_are_limited() -> None:
+    strip = encode(Image.new("L", (20_000, 1)), "PNG")  # 20,000 pixels, within the pixel limit
+    with pytest.raises(RequestTooLarge, match=r"20000x1: a side longer.*--max_image_side"):
+        decode_image(strip, SPEC)
+    decoder = ImageDecoder(threads=2, max_request_bytes=3 * 100 * 100 * 4)
+    try:
+        square = b64(encode(Image.new("RGB", (100, 100)), "PNG"))
+        assert asyncio.run(decoder.decode([square] * 3, SPEC)).shape == (3, 16, 16, 3)
+        with pytest.raises(RequestTooLarge, match=r"instance \d: .*--max_image_request_bytes"):
+            asyncio.run(decoder.decode([square] * 4, SPEC))
+    finally:
+        decoder.close()
 
 
 def test_pixel_limit_is_checked_before_decoding() -> None:

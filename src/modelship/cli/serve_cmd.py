@@ -82,12 +82,36 @@ def serve(
     max_body_bytes: Annotated[
         int | None, _flag("--max_body_bytes", "--max-body-bytes", help="Largest request body")
     ] = None,
+    max_request_rows: Annotated[
+        int | None,
+        _flag("--max_request_rows", "--max-request-rows", help="Most rows per request [65536]"),
+    ] = None,
+    max_tensor_bytes: Annotated[
+        int | None,
+        _flag(
+            "--max_tensor_bytes",
+            "--max-tensor-bytes",
+            help="Most decoded input bytes per request, checked before decoding [268435456]",
+        ),
+    ] = None,
     max_image_pixels: Annotated[
         int | None,
         _flag(
             "--max_image_pixels",
             "--max-image-pixels",
             help="Largest b64 image, width x height [40000000]",
+        ),
+    ] = None,
+    max_image_side: Annotated[
+        int | None,
+        _flag("--max_image_side", "--max-image-side", help="Longest image side [16384]"),
+    ] = None,
+    max_image_request_bytes: Annotated[
+        int | None,
+        _flag(
+            "--max_image_request_bytes",
+            "--max-image-request-bytes",
+            help="Most decoded bytes of one request's images together [536870912]",
         ),
     ] = None,
     intra_op_threads: Annotated[

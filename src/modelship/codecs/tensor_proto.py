@@ -10,6 +10,7 @@ import numpy as np
 
 from modelship.codecs import dtypes
 from modelship.codecs.bytes_framing import as_bytes
+from modelship.codecs.limits import RequestLimits
 from modelship.errors import InvalidInput
 from modelship.protos import tf_tensor_pb2
 
@@ -17,10 +18,14 @@ __all__ = ["from_tensor_proto", "to_tensor_proto"]
 
 _DT = tf_tensor_pb2.DataType
 _BY_ENUM: dict[int, dtypes.DType] = {_DT.Value(d.tf_name): d for d in dtypes.DTYPES}
+_DEFAULT_LIMITS = RequestLimits()
 
 
-def from_tensor_proto(name: str, proto: tf_tensor_pb2.TensorProto) -> np.ndarray[Any, Any]:
-    """Decode one request tensor (``tensor_content`` without copying, or the typed fields)."""
+def from_tensor_proto(
+    name: str, proto: tf_tensor_pb2.TensorProto, limits: RequestLimits = _DEFAULT_LIMITS
+) -> np.ndarray[Any, Any]:
+    """Decode one request tensor (``tensor_content`` without copying, or the typed fields);
+    its shape is checked against ``limits`` before TensorFlow's fill rule expands it."""
     entry = _BY_ENUM.get(proto.dtype)
     if entry is None:
         dtype_name = _DT.Name(proto.dtype) if proto.dtype in _DT.values() else str(proto.dtype)
@@ -30,7 +35,7 @@ def from_tensor_proto(name: str, proto: tf_tensor_pb2.TensorProto) -> np.ndarray
         )
     dtype = entry.numpy
     shape = _shape(name, proto.tensor_shape)
-    size = int(np.prod(shape)) if shape else 1
+    size = limits.check_tensor(name, shape, dtype)
     if proto.tensor_content:
         if dtype.kind == "O":
             raise InvalidInput(f"input {name!r}: DT_STRING values go in string_val")

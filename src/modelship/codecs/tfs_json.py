@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from modelship.codecs.limits import MAX_DIMS
 from modelship.errors import InvalidInput
 from modelship.signature import Arrays, Signature
 
@@ -48,11 +49,31 @@ def decode_body(raw: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         # orjson refuses the NaN/Infinity literals TF Serving allows; the stdlib parser takes them.
         if b"NaN" in raw or b"Infinity" in raw:
-            try:
-                return json.loads(raw)
-            except ValueError:
-                pass
+            return _decode_with_constants(raw, exc)
         raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
+
+
+def _decode_with_constants(raw: bytes, orjson_error: Exception) -> Any:
+    """The stdlib parser, held to what orjson accepts: it recurses once per nesting level
+    and keeps integers of any length, which the numeric conversion could not take."""
+    try:
+        return json.loads(raw, parse_int=_bounded_int)
+    except RecursionError:
+        raise InvalidInput("the body is not valid JSON: it nests too deeply") from None
+    except ValueError:
+        raise InvalidInput(f"the body is not valid JSON: {orjson_error}") from orjson_error
+
+
+def _bounded_int(text: str) -> int | float:
+    # orjson's rule: integers beyond 64 bits are read as doubles, refused when infinite.
+    if len(text) <= 20:
+        value = int(text)
+        if -(2**63) <= value < 2**64:
+            return value
+    as_float = float(text)
+    if math.isinf(as_float):
+        raise ValueError(f"the integer {text[:20]}... is too large")
+    return as_float
 
 
 def parse_predict_body(body: Any, signature: Signature) -> tuple[Arrays, bool]:
@@ -112,9 +133,10 @@ def _parse_columns(inputs: Any, signature: Signature) -> Arrays:
 
 
 def to_array(name: str, value: Any, signature: Signature) -> np.ndarray[Any, Any]:
+    """One input's JSON value as an array of the signature's dtype (numbers) or of bytes."""
     spec = signature.inputs.get(name)
     dtype = spec.numpy_dtype if spec is not None else None
-    binary = _looks_binary(value)
+    binary = _looks_binary(name, value)
     if binary and dtype is not None and dtype.kind != "O":
         raise InvalidInput(
             f"input {name!r} must hold {dtype.name} numbers, not strings or b64 values"
@@ -130,22 +152,31 @@ def to_array(name: str, value: Any, signature: Signature) -> np.ndarray[Any, Any
                 f"input {name!r} is ragged: every example must have the same shape"
             ) from exc
         raise InvalidInput(f"input {name!r} must hold numbers: {text}") from exc
-    except TypeError as exc:
+    except (TypeError, OverflowError) as exc:
         raise InvalidInput(f"input {name!r} must hold numbers: {exc}") from exc
 
 
-def _looks_binary(value: Any) -> bool:
+def _looks_binary(name: str, value: Any) -> bool:
+    depth = 0
     while isinstance(value, list) and value:
         value = value[0]
+        depth += 1
+        if depth > MAX_DIMS:
+            raise InvalidInput(
+                f"input {name!r} nests lists more than {MAX_DIMS} deep; tensors have at most "
+                f"{MAX_DIMS} dimensions"
+            )
     return isinstance(value, dict | str)
 
 
 def _to_bytes_array(name: str, value: Any) -> np.ndarray[Any, Any]:
     """Strings and ``{"b64": ...}`` objects become an object array of ``bytes``."""
 
-    def convert(item: Any) -> Any:
+    def convert(item: Any, depth: int = 0) -> Any:
         if isinstance(item, list):
-            return [convert(x) for x in item]
+            if depth >= MAX_DIMS:  # deeper than the first example: ragged
+                raise InvalidInput(f"input {name!r} is ragged or nests more than {MAX_DIMS} deep")
+            return [convert(x, depth + 1) for x in item]
         if isinstance(item, dict):
             if set(item) != {"b64"} or not isinstance(item["b64"], str):
                 raise InvalidInput(f'input {name!r}: binary values are written {{"b64": "..."}}')
@@ -154,7 +185,12 @@ def _to_bytes_array(name: str, value: Any) -> np.ndarray[Any, Any]:
             except (binascii.Error, ValueError) as exc:
                 raise InvalidInput(f"input {name!r}: the b64 value is not base64: {exc}") from exc
         if isinstance(item, str):
-            return item.encode()
+            try:
+                return item.encode()
+            except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") read with NaN
+                raise InvalidInput(
+                    f"input {name!r} holds a string that is not valid Unicode: {exc.reason}"
+                ) from None
         if isinstance(item, bool | int | float):
             raise InvalidInput(f"input {name!r} mixes numbers with strings or binary values")
         raise InvalidInput(f"input {name!r} holds an unsupported value {item!r}")
@@ -162,6 +198,8 @@ def _to_bytes_array(name: str, value: Any) -> np.ndarray[Any, Any]:
     converted = convert(value)
     array = np.empty(_shape_of(converted), dtype=object)
     array[...] = converted if array.ndim == 0 else _fill(converted)
+    if array.ndim and not all(isinstance(item, bytes) for item in array.flat):
+        raise InvalidInput(f"input {name!r} is ragged: every example must have the same shape")
     return array
 
 

@@ -8,16 +8,23 @@ import numpy as np
 
 from modelship.codecs import dtypes
 from modelship.codecs.bytes_framing import as_bytes, raw_bytes, split_bytes
+from modelship.codecs.limits import RequestLimits
 from modelship.errors import InvalidInput
 from modelship.protos import v2_grpc_service_pb2 as pb
 
 __all__ = ["decode_input", "encode_outputs", "raw_bytes"]
 
 
+_DEFAULT_LIMITS = RequestLimits()
+
+
 def decode_input(
-    tensor: pb.ModelInferRequest.InferInputTensor, raw: bytes | None
+    tensor: pb.ModelInferRequest.InferInputTensor,
+    raw: bytes | None,
+    limits: RequestLimits = _DEFAULT_LIMITS,
 ) -> np.ndarray[Any, Any]:
-    """One request input from its raw bytes (if the request sent raw contents) or contents."""
+    """One request input from its raw bytes (if the request sent raw contents) or contents;
+    its shape is checked against ``limits`` first."""
     name = tensor.name
     entry = dtypes.by_v2(tensor.datatype)
     if entry is None:
@@ -29,7 +36,7 @@ def decode_input(
     shape = tuple(int(d) for d in tensor.shape)
     if any(d < 0 for d in shape):
         raise InvalidInput(f"input {name!r}: shape {list(shape)} has a negative dimension")
-    size = int(np.prod(shape)) if shape else 1
+    size = limits.check_tensor(name, shape, dtype)
     if raw is not None:
         if dtype.kind == "O":
             flat = split_bytes(name, raw)

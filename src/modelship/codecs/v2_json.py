@@ -5,7 +5,6 @@ per-element Python work.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +13,7 @@ import orjson
 
 from modelship.codecs import dtypes
 from modelship.codecs.bytes_framing import raw_bytes, split_bytes
+from modelship.codecs.limits import element_count
 from modelship.errors import InvalidInput
 from modelship.signature import Arrays
 
@@ -102,7 +102,7 @@ def _decode_input(
     ):
         raise InvalidInput(f"input {name!r}: shape must be a list of non-negative integers")
     dtype = entry.little_endian
-    count = math.prod(shape)  # Python ints: a huge shape cannot wrap around to a small count
+    count = element_count(name, shape)  # a huge shape cannot wrap around to a small count
     size = _object(tensor.get("parameters"), f"input {name!r}: parameters").get("binary_data_size")
     if size is not None:
         if not isinstance(size, int) or size < 0 or offset + size > len(binary):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelship.codecs.conform import conform_inputs
+from modelship.codecs.limits import RequestLimits
 from modelship.codecs.metadata import ModelMetadata, VersionStatus
 from modelship.data.images import ImagePreprocessing
 from modelship.errors import (
@@ -54,8 +55,11 @@ class DataPlane:
         executor: InferenceExecutor,
         metrics: Metrics | None = None,
         images: ImageDecoder | None = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         self.registry = registry
+        # What one request may declare; the codecs check it before they allocate.
+        self.limits = limits if limits is not None else RequestLimits()
         self.executor = executor
         self.metrics = metrics if metrics is not None else Metrics(registry)
         self.images = images if images is not None else ImageDecoder()
@@ -86,6 +90,7 @@ class DataPlane:
             inputs = request.inputs
             if callable(inputs):
                 inputs = inputs(signature, image)
+            self.limits.check_inputs(inputs.items())
             if image is None:
                 work = self.executor.run(served, name, conform_inputs(signature, inputs))
             else:

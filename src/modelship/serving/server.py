@@ -15,6 +15,7 @@ from types import FrameType
 
 import uvicorn
 
+from modelship.codecs.limits import RequestLimits
 from modelship.lifecycle import start_lifecycle
 from modelship.registry import Registry
 from modelship.serving.batcher import BatchingExecutor
@@ -55,8 +56,13 @@ def build_dataplane(settings: ServeSettings, group: WorkerGroup | None = None) -
     registry = Registry()
     metrics = Metrics(registry)
     executor = build_executor(settings, metrics)
-    images = ImageDecoder(max_pixels=settings.max_image_pixels)
-    dataplane = DataPlane(registry, executor, metrics, images)
+    images = ImageDecoder(
+        max_pixels=settings.max_image_pixels,
+        max_side=settings.max_image_side,
+        max_request_bytes=settings.max_image_request_bytes,
+    )
+    limits = RequestLimits(settings.max_request_rows, settings.max_tensor_bytes)
+    dataplane = DataPlane(registry, executor, metrics, images, limits)
     try:
         # Polls the repository from now on.
         coordinator = GroupSync(group) if group is not None else None

@@ -36,8 +36,8 @@ def app(runtime: FakeRuntime) -> Iterator[Any]:
 
 def _call(app: Any, method: str, path: str, **kwargs: Any) -> httpx.Response:
     async def send() -> httpx.Response:
-        # Starlette re-raises an unexpected error after answering 500, for the server to log.
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        # An error the app raised (instead of answering) would fail the test here.
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://modelship") as client:
             return await client.request(method, path, **kwargs)
 
@@ -92,17 +92,24 @@ def test_bad_requests_get_a_json_error_with_the_status_of_their_code(
     assert ok.status_code == 200
 
 
-def test_a_runtime_failure_is_a_500_and_the_next_request_is_served(
-    app: Any, runtime: FakeRuntime
+def test_a_runtime_failure_is_a_500_logged_once_and_the_next_request_is_served(
+    app: Any, runtime: FakeRuntime, caplog: pytest.LogCaptureFixture
 ) -> None:
     runtime.error = RuntimeError("boom")
+    v2 = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 3], "data": ROW}]}
     for path, body in (
         ("/v1/models/toy:predict", {"instances": [ROW]}),
         ("/v1/models/toy:classify", {"examples": [{"x": ROW}]}),
+        ("/v2/models/toy/infer", v2),
     ):
+        caplog.clear()
         answer = _call(app, "POST", path, json=body)
         assert answer.status_code == 500
         assert answer.json() == {"error": "internal error: RuntimeError: boom"}
+        assert answer.headers["content-type"] == "application/json"
+        assert "x-modelship-replica" in answer.headers
+        # Answered, not re-raised: one traceback, and the server keeps the connection.
+        assert [r.exc_info is not None for r in caplog.records] == [True]
     runtime.error = None
     assert _call(app, "POST", "/v1/models/toy:predict", json={"instances": [ROW]}).is_success
 

@@ -44,10 +44,15 @@ def _wrap(method: _Method[_Request, _Response], v2: bool) -> _Method[_Request, _
             return await method(self, request, context)
         except ModelshipError as exc:
             code = GRPC_STATUS.get(exc.code, grpc.StatusCode.UNKNOWN)
-            await context.abort(code, exc.v2_message if v2 else exc.message)
+            await context.abort(code, _details(exc.v2_message if v2 else exc.message))
         except Exception as exc:  # a bug of ours or a runtime failure: report, keep serving
             logger.exception("unexpected error in %s", method.__name__)
-            await context.abort(grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}")
+            await context.abort(grpc.StatusCode.INTERNAL, _details(f"{type(exc).__name__}: {exc}"))
         raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
 
     return wrapper
+
+
+def _details(message: str) -> str:
+    # Details travel as UTF-8: a lone surrogate echoed from the request would fail the abort.
+    return message.encode("utf-8", "backslashreplace").decode()

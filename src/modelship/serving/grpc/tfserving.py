@@ -57,9 +57,11 @@ class PredictionServicer:
     @grpc_errors
     async def Predict(self, request: pb.PredictRequest, context: Context) -> pb.PredictResponse:
         spec = model_spec(request.model_spec)
-        tensors = request.inputs
+        tensors, limits = request.inputs, self.dataplane.limits
         inference = InferenceRequest(
-            lambda signature, _: {name: from_tensor_proto(name, t) for name, t in tensors.items()},
+            lambda signature, _: {
+                name: from_tensor_proto(name, t, limits) for name, t in tensors.items()
+            },
             signature_name=request.model_spec.signature_name,
             output_filter=request.output_filter,
             timeout=context.time_remaining(),

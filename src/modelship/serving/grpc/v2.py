@@ -5,6 +5,7 @@ and KServe's clients call it; an empty version means the latest available one.
 from __future__ import annotations
 
 from modelship import __version__
+from modelship.codecs.limits import RequestLimits
 from modelship.codecs.metadata import v2_metadata_response
 from modelship.codecs.v2_grpc import decode_input, encode_outputs
 from modelship.codecs.versions import parse_version
@@ -25,7 +26,7 @@ def _spec(name: str, version: str) -> ModelSpec:
     return ModelSpec(name=name, version=parse_version(version) if version else None)
 
 
-def _inputs(request: pb.ModelInferRequest) -> Arrays:
+def _inputs(request: pb.ModelInferRequest, limits: RequestLimits) -> Arrays:
     raw = request.raw_input_contents
     if raw and len(raw) != len(request.inputs):
         raise InvalidInput(
@@ -36,7 +37,7 @@ def _inputs(request: pb.ModelInferRequest) -> Arrays:
     for index, tensor in enumerate(request.inputs):
         if tensor.name in inputs:
             raise InvalidInput(f"input {tensor.name!r} is given twice")
-        inputs[tensor.name] = decode_input(tensor, raw[index] if raw else None)
+        inputs[tensor.name] = decode_input(tensor, raw[index] if raw else None, limits)
     return inputs
 
 
@@ -85,7 +86,7 @@ class InferenceServicer:
     ) -> pb.ModelInferResponse:
         spec = _spec(request.model_name, request.model_version)
         inference = InferenceRequest(
-            lambda signature, _: _inputs(request),
+            lambda signature, _: _inputs(request, self.dataplane.limits),
             output_filter=[o.name for o in request.outputs],
             timeout=context.time_remaining(),
         )

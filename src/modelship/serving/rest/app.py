@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,10 +17,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from modelship.errors import ModelshipError
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.rest.errors import (
+    JSON_HEADER,
     REPLICA_HEADER,
     error_response,
     handle_modelship_error,
     handle_unexpected,
+    unexpected_answer,
 )
 from modelship.serving.rest.fastpath import PredictFastPath
 from modelship.serving.rest.metrics import METRICS_PATHS, metrics_routes
@@ -60,6 +63,38 @@ class ReplicaHeader:
         await self.app(scope, receive, send_with_header)
 
 
+class UnexpectedErrors:
+    """Answers an error of ours with a 500 JSON body, logged once, and returns normally, so
+    the server keeps the connection open. (A handler registered for ``Exception`` runs in
+    Starlette's outermost middleware, which re-raises after answering: the server then logs
+    a second traceback and closes the keep-alive connection.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception as exc:
+            if started:  # half an answer is out: only closing the connection can tell
+                raise
+            status, body = unexpected_answer(exc, scope["method"], scope["path"])
+            # ReplicaHeader, outside, adds the replica's name.
+            headers = [JSON_HEADER]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+
 def build_app(
     dataplane: DataPlane,
     max_body_bytes: int,
@@ -81,11 +116,8 @@ def build_app(
     ]
     app = Starlette(
         routes=routes,
-        exception_handlers={
-            ModelshipError: handle_modelship_error,
-            HTTPException: _http_error,
-            Exception: handle_unexpected,
-        },
+        exception_handlers={ModelshipError: handle_modelship_error, HTTPException: _http_error},
+        middleware=[Middleware(UnexpectedErrors)],
         lifespan=lifespan,
     )
     app.state.dataplane = dataplane

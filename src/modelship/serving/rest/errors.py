@@ -55,21 +55,26 @@ def error_answer(exc: ModelshipError, v2: bool = False) -> tuple[int, bytes]:
     """The HTTP status and the ``{"error": "..."}`` body for ``exc``: TF Serving's wording, or
     the Open Inference Protocol's when ``v2``."""
     status = 413 if isinstance(exc, PayloadTooLarge) else HTTP_STATUS.get(exc.code, 500)
-    return status, orjson.dumps({"error": exc.v2_message if v2 else exc.message})
+    return status, _error_body(exc.v2_message if v2 else exc.message)
+
+
+def _error_body(message: str) -> bytes:
+    try:
+        return orjson.dumps({"error": message})
+    except TypeError:  # a lone surrogate echoed from the request, which JSON cannot carry
+        return orjson.dumps({"error": message.encode("utf-8", "backslashreplace").decode()})
 
 
 def unexpected_answer(exc: Exception, method: str, path: str) -> tuple[int, bytes]:
     """A bug of ours, or a runtime failing on input that passed validation: log the traceback,
     tell the client what failed (500), and keep serving."""
     logger.error("unexpected error on %s %s", method, path, exc_info=exc)
-    return 500, orjson.dumps({"error": f"internal error: {type(exc).__name__}: {exc}"})
+    return 500, _error_body(f"internal error: {type(exc).__name__}: {exc}")
 
 
 def error_response(message: str, status: int) -> Response:
     """TF Serving's error body: ``{"error": "..."}`` as JSON."""
-    return Response(
-        orjson.dumps({"error": message}), status_code=status, media_type="application/json"
-    )
+    return Response(_error_body(message), status_code=status, media_type="application/json")
 
 
 async def handle_modelship_error(request: Request, exc: Exception) -> Response:
