@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 
 from modelship.errors import ModelshipError
 from modelship.registry import Registry
+from modelship.serving.statistics import InferenceStatistics, VersionStatistics
 
 __all__ = ["API_GRPC", "API_REST_TFS", "API_REST_V2", "CONTENT_TYPE_LATEST", "Metrics"]
 
@@ -95,7 +96,11 @@ class Metrics:
             registry=self._own,
             multiprocess_mode="livesum",
         )
-        self._request_children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+        # Triton's statistics extension reads these; recorded with the same cached lookup.
+        self.statistics = InferenceStatistics()
+        self._request_children: dict[
+            tuple[str, str, str, str], tuple[Any, Any, VersionStatistics | None]
+        ] = {}
         self._batch_children: dict[tuple[str, int], Any] = {}
         self._queue_children: dict[tuple[str, int], Any] = {}
 
@@ -104,13 +109,18 @@ class Metrics:
         key = (model, version, api, status)
         children = self._request_children.get(key)
         if children is None:
+            record = None
             if not self._known(model):
                 # Names come from clients: never let them create unbounded label series.
                 key = ("", "", api, status)
-            children = (self.requests.labels(*key), self.latency.labels(*key))
+            elif version.isdigit():
+                record = self.statistics.record(model, int(version))
+            children = (self.requests.labels(*key), self.latency.labels(*key), record)
             self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+        if children[2] is not None:
+            children[2].add(status == "OK", seconds)
 
     def _known(self, model: str) -> bool:
         if self._model_registry is None:

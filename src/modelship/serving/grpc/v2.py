@@ -7,11 +7,18 @@ from __future__ import annotations
 from modelship import __version__
 from modelship.codecs.limits import RequestLimits
 from modelship.codecs.metadata import v2_metadata_response
+from modelship.codecs.v2_extensions import config_response, index_response, statistics_response
 from modelship.codecs.v2_grpc import decode_input, encode_outputs
 from modelship.codecs.versions import parse_version
 from modelship.errors import InvalidInput
 from modelship.protos import v2_grpc_service_pb2 as pb
 from modelship.serving.dataplane import DataPlane
+from modelship.serving.extensions import (
+    V2_EXTENSIONS,
+    ModelRepository,
+    model_config,
+    model_statistics,
+)
 from modelship.serving.grpc.errors import Context, v2_grpc_errors
 from modelship.serving.inference import InferenceRequest, ModelSpec
 from modelship.serving.metrics import API_GRPC
@@ -46,6 +53,7 @@ class InferenceServicer:
 
     def __init__(self, dataplane: DataPlane) -> None:
         self.dataplane = dataplane
+        self.repository = ModelRepository(dataplane)
 
     @v2_grpc_errors
     async def ServerLive(
@@ -71,7 +79,9 @@ class InferenceServicer:
     async def ServerMetadata(
         self, request: pb.ServerMetadataRequest, context: Context
     ) -> pb.ServerMetadataResponse:
-        return pb.ServerMetadataResponse(name="modelship", version=__version__)
+        return pb.ServerMetadataResponse(
+            name="modelship", version=__version__, extensions=V2_EXTENSIONS
+        )
 
     @v2_grpc_errors
     async def ModelMetadata(
@@ -99,3 +109,48 @@ class InferenceServicer:
             outputs=tensors,
             raw_output_contents=raw_outputs,
         )
+
+    @v2_grpc_errors
+    async def ModelConfig(
+        self, request: pb.ModelConfigRequest, context: Context
+    ) -> pb.ModelConfigResponse:
+        return config_response(*model_config(self.dataplane, _spec(request.name, request.version)))
+
+    @v2_grpc_errors
+    async def ModelStatistics(
+        self, request: pb.ModelStatisticsRequest, context: Context
+    ) -> pb.ModelStatisticsResponse:
+        version = parse_version(request.version) if request.version else None
+        return statistics_response(model_statistics(self.dataplane, request.name, version))
+
+    @v2_grpc_errors
+    async def RepositoryIndex(
+        self, request: pb.RepositoryIndexRequest, context: Context
+    ) -> pb.RepositoryIndexResponse:
+        return index_response(self.repository.index(request.ready))
+
+    @v2_grpc_errors
+    async def RepositoryModelLoad(
+        self, request: pb.RepositoryModelLoadRequest, context: Context
+    ) -> pb.RepositoryModelLoadResponse:
+        unknown = sorted(k for k in request.parameters if k != "config")
+        if unknown:
+            raise InvalidInput(
+                f"unsupported load parameter(s) {', '.join(unknown)}: modelship loads models "
+                'from their base_path; give it in "config"'
+            )
+        config = None
+        if "config" in request.parameters:
+            parameter = request.parameters["config"]
+            if parameter.WhichOneof("parameter_choice") != "string_param":
+                raise InvalidInput('the load parameter "config" must be a JSON string')
+            config = parameter.string_param
+        await self.repository.load(request.model_name, config)
+        return pb.RepositoryModelLoadResponse()
+
+    @v2_grpc_errors
+    async def RepositoryModelUnload(
+        self, request: pb.RepositoryModelUnloadRequest, context: Context
+    ) -> pb.RepositoryModelUnloadResponse:
+        await self.repository.unload(request.model_name)
+        return pb.RepositoryModelUnloadResponse()

@@ -95,7 +95,9 @@ def _paths() -> _Json:
     """Every REST route: TF Serving's under three version prefixes, V2's under two, the server's."""
     paths: _Json = {}
 
-    def add(path: str, summary: str, ok: str | _Json, body: _Json | None = None) -> None:
+    def add(
+        path: str, summary: str, ok: str | _Json, body: _Json | None = None, required: bool = True
+    ) -> None:
         """``ok``: the responses, or what a 200 holds (then any API error may answer instead)."""
         responses = {**_ok(ok), **_ERRORS} if isinstance(ok, str) else ok
         op: _Json = {"summary": summary, "responses": responses}
@@ -104,7 +106,7 @@ def _paths() -> _Json:
                 {"name": n, "in": "path", "required": True, "schema": _PARAMS[n]} for n in names
             ]
         if body:
-            op["requestBody"] = {"required": True, "content": body}
+            op["requestBody"] = {"required": required, "content": body}
         paths[path] = {"post" if body else "get": op}
 
     for version in ("", "/versions/{version}", "/labels/{label}"):
@@ -125,6 +127,14 @@ def _paths() -> _Json:
         add(f"{base}/ready", "Model ready (V2)", _HEALTH)
         infer = "Inference (V2): JSON tensors, or the binary tensor extension"
         add(f"{base}/infer", infer, "model outputs", _INFER)
+        add(f"{base}/stats", "Inference statistics (V2 statistics extension)", "model_stats")
+        add(f"{base}/config", "Model configuration (V2 model configuration extension)", "config")
+    add("/v2/models/stats", "Inference statistics of every model (V2 statistics)", "model_stats")
+    repository = _json(_object([], ready={"type": "boolean"}, parameters={"type": "object"}))
+    add("/v2/repository/index", "Models and versions with their states", "index", repository, False)
+    for action in ("load", "unload"):
+        summary = f"{action.capitalize()} a model (V2 model repository extension)"
+        add(f"/v2/repository/models/{{model}}/{action}", summary, "empty", repository, False)
     # The default metrics paths (--monitoring_config_file may move them), then these docs.
     metrics = _ok("metrics", content={"text/plain": {}})
     for path in DEFAULT_METRICS_PATHS:

@@ -16,14 +16,15 @@ from modelship.codecs.metadata import v2_metadata_json
 from modelship.codecs.v2_json import V2Request, decode_request, encode_response
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.deadline import REST_TIMEOUT
+from modelship.serving.extensions import V2_EXTENSIONS
 from modelship.serving.inference import InferenceRequest
 from modelship.serving.metrics import API_REST_V2
 from modelship.serving.rest.body import read_body
 from modelship.serving.rest.paths import spec_of
+from modelship.serving.rest.v2_extensions import v2_extension_routes
 
-__all__ = ["V2_EXTENSIONS", "v2_routes"]
+__all__ = ["v2_routes"]
 
-V2_EXTENSIONS = ["binary_tensor_data"]
 _HEADER_LENGTH = "inference-header-content-length"
 
 
@@ -95,6 +96,8 @@ def v2_routes(
         Route("/v2/health/live", live, methods=["GET"]),
         Route("/v2/health/ready", ready, methods=["GET"]),
         Route("/v2", server_metadata, methods=["GET"]),
+        # Before /v2/models/{model}, which would take "stats" for a model's name.
+        *v2_extension_routes(dataplane),
     ]
     for base in ("/v2/models/{model}", "/v2/models/{model}/versions/{version}"):
         routes += [
