@@ -205,3 +205,28 @@ def test_bad_repository_calls_are_clear_4xx(
     answer = httpx.post(f"{server.url}/v2/repository/models/simple/load", content=b"[1]")
     assert (answer.status_code, answer.json()) == (400, {"error": "the body must be a JSON object"})
     assert http.is_model_ready("simple")
+
+
+@pytest.mark.parametrize("module", [httpclient, grpcclient], ids=["http", "grpc"])
+def test_classification_answers_score_index_label(
+    module: Any, http: httpclient.InferenceServerClient, grpc: grpcclient.InferenceServerClient
+) -> None:
+    client = http if module is httpclient else grpc
+    images = module.InferInput("images", [2, 784], "FP32")
+    x = np.random.default_rng(3).random((2, 784), dtype=np.float32)
+    images.set_data_from_numpy(x)
+    full = client.infer("toy", [images]).as_numpy("probabilities")
+    classified = client.infer(
+        "toy", [images], outputs=[module.InferRequestedOutput("probabilities", class_count=3)]
+    ).as_numpy("probabilities")
+    assert classified.shape == (2, 3)
+    for row, scores in zip(classified, full, strict=True):
+        best = np.argsort(-scores, kind="stable")[:3]
+        parts = [item.decode().split(":") for item in row]
+        assert [int(index) for _, index, _ in parts] == best.tolist()
+        assert [label for _, _, label in parts] == [f"class{i}" for i in best]
+        np.testing.assert_allclose([float(s) for s, _, _ in parts], scores[best], atol=1e-6)
+    too_many = [module.InferRequestedOutput("probabilities", class_count=11)]
+    with pytest.raises(InferenceServerException, match="asks for 11 classes; it has 10"):
+        client.infer("toy", [images], outputs=too_many)
+    assert client.infer("toy", [images]).as_numpy("probabilities").shape == (2, 10)

@@ -13,6 +13,7 @@ import orjson
 
 from modelship.codecs import dtypes
 from modelship.codecs.bytes_framing import raw_bytes, split_bytes
+from modelship.codecs.classification import classification_count
 from modelship.codecs.limits import element_count
 from modelship.errors import InvalidInput
 from modelship.signature import Arrays
@@ -30,6 +31,8 @@ class V2Request:
     outputs: list[str] = field(default_factory=list)
     binary_outputs: set[str] = field(default_factory=set)
     all_binary: bool = False
+    # Outputs asked as classes (the classification extension): name -> how many.
+    classifications: dict[str, int] = field(default_factory=dict)
 
 
 def decode_request(body: bytes, header_length: str | None) -> V2Request:
@@ -77,6 +80,9 @@ def decode_request(body: bytes, header_length: str | None) -> V2Request:
         parameters = _object(wanted.get("parameters"), f"output {wanted['name']!r}: parameters")
         if parameters.get("binary_data", request.all_binary):
             request.binary_outputs.add(wanted["name"])
+        if "classification" in parameters:
+            count = classification_count(wanted["name"], parameters["classification"])
+            request.classifications[wanted["name"]] = count
     return request
 
 

@@ -5,6 +5,7 @@ and KServe's clients call it; an empty version means the latest available one.
 from __future__ import annotations
 
 from modelship import __version__
+from modelship.codecs.classification import classification_count, classify_outputs
 from modelship.codecs.limits import RequestLimits
 from modelship.codecs.metadata import v2_metadata_response
 from modelship.codecs.v2_extensions import config_response, index_response, statistics_response
@@ -46,6 +47,17 @@ def _inputs(request: pb.ModelInferRequest, limits: RequestLimits) -> Arrays:
             raise InvalidInput(f"input {tensor.name!r} is given twice")
         inputs[tensor.name] = decode_input(tensor, raw[index] if raw else None, limits)
     return inputs
+
+
+def _classifications(request: pb.ModelInferRequest) -> dict[str, int]:
+    """The outputs asked as classes (``class_count`` in Triton's client) and how many."""
+    counts = {}
+    for output in request.outputs:
+        if "classification" in output.parameters:
+            parameter = output.parameters["classification"]
+            value = getattr(parameter, parameter.WhichOneof("parameter_choice") or "int64_param")
+            counts[output.name] = classification_count(output.name, value)
+    return counts
 
 
 class InferenceServicer:
@@ -101,7 +113,11 @@ class InferenceServicer:
             timeout=context.time_remaining(),
         )
         response = await self.dataplane.infer(spec, inference, API_GRPC)
-        tensors, raw_outputs = encode_outputs(response.outputs, bool(request.raw_input_contents))
+        outputs = response.outputs
+        counts = _classifications(request)
+        if counts:
+            outputs = classify_outputs(outputs, counts, response.labels)
+        tensors, raw_outputs = encode_outputs(outputs, bool(request.raw_input_contents))
         return pb.ModelInferResponse(
             model_name=spec.name,
             model_version=str(response.version),

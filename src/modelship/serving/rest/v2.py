@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from modelship import __version__
+from modelship.codecs.classification import classify_outputs
 from modelship.codecs.metadata import v2_metadata_json
 from modelship.codecs.v2_json import V2Request, decode_request, encode_response
 from modelship.serving.dataplane import DataPlane
@@ -81,9 +82,10 @@ def v2_routes(
 
         response = await dataplane.infer(spec, read, API_REST_V2)
         (decoded,) = received
-        content, header_length = encode_response(
-            spec.name, str(response.version), decoded, response.outputs
-        )
+        outputs = response.outputs
+        if decoded.classifications:
+            outputs = classify_outputs(outputs, decoded.classifications, response.labels)
+        content, header_length = encode_response(spec.name, str(response.version), decoded, outputs)
         if header_length is None:
             return Response(content, media_type="application/json")
         return Response(
