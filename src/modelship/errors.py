@@ -15,6 +15,7 @@ __all__ = [
     "ClientGone",
     "DataUnavailable",
     "DeadlineExceeded",
+    "DeviceOutOfMemory",
     "FailedPrecondition",
     "InvalidInput",
     "ModelNotFound",
@@ -109,6 +110,10 @@ class ResourceExhausted(ModelshipError):
     """A queue is full; the client should back off and retry."""
 
     code = "RESOURCE_EXHAUSTED"
+
+
+class DeviceOutOfMemory(ResourceExhausted):
+    """The GPU ran out of memory for this request (HTTP 503: the server itself is fine)."""
 
 
 class Unimplemented(ModelshipError):

@@ -21,6 +21,7 @@ from modelship.codecs.limits import (
     DEFAULT_MAX_REQUEST_ROWS,
     DEFAULT_MAX_TENSOR_BYTES,
 )
+from modelship.errors import BadConfig
 from modelship.repository import list_versions
 
 __all__ = ["ServeSettings"]
@@ -86,6 +87,8 @@ class ServeSettings(BaseSettings):
     # a version's tf_serving_warmup_requests runs.
     enable_model_warmup: bool = True
     num_request_iterations_for_warmup: int = Field(default=1, ge=0)
+    # Where runtimes compute: auto (a GPU when the runtime's framework sees one), cpu, cuda[:N].
+    device: str = "auto"
     log_level: str = "info"
 
     @model_validator(mode="after")
@@ -100,6 +103,16 @@ class ServeSettings(BaseSettings):
         if parallelism and not (self.intra_op_threads or self.inter_op_threads):
             self.intra_op_threads = self.inter_op_threads = parallelism
         return self
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        from modelship.devices import parse_device
+
+        try:
+            return str(parse_device(value))
+        except BadConfig as exc:
+            raise ValueError(exc.message) from None
 
     def meta_graph_tags(self) -> tuple[str, ...]:
         """``--saved_model_tags`` as a tuple (``serve,gpu`` -> ``("serve", "gpu")``)."""

@@ -72,3 +72,38 @@ def test_automatic_threads_follow_the_measured_run(
 
 def test_an_explicit_thread_count_is_kept(mlp: tuple[Path, np.ndarray, np.ndarray]) -> None:
     assert OnnxRuntime(mlp[0], threads=2).intra_op_threads == 2
+
+
+def test_the_cpu_leaves_gpu_providers_out() -> None:
+    available = ["CUDAExecutionProvider", "AzureExecutionProvider", "CPUExecutionProvider"]
+    assert onnx_runtime.providers_for("cpu", available) == (
+        ["AzureExecutionProvider", "CPUExecutionProvider"],
+        "cpu",
+    )
+
+
+@pytest.mark.parametrize(("device", "index"), [("auto", 0), ("cuda", 0), ("cuda:1", 1)])
+def test_a_gpu_runs_on_cuda_with_the_cpu_behind_it(device: str, index: int) -> None:
+    available = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert onnx_runtime.providers_for(device, available) == (
+        [("CUDAExecutionProvider", {"device_id": index}), "CPUExecutionProvider"],
+        f"cuda:{index}",
+    )
+
+
+def test_without_the_cuda_provider_a_gpu_falls_back_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(onnx_runtime, "_fallback_warned", False)
+    available = ["CPUExecutionProvider"]
+    assert onnx_runtime.providers_for("auto", available) == (available, "cpu")
+    assert not caplog.records  # auto asks for no GPU in particular
+    for _ in range(3):
+        assert onnx_runtime.providers_for("cuda", available) == (available, "cpu")
+    [warning] = caplog.records
+    assert "--device cuda: onnxruntime" in warning.getMessage()
+    assert "install onnxruntime-gpu" in warning.getMessage()
+
+
+def test_the_runtime_says_where_it_computes(mlp: tuple[Path, np.ndarray, np.ndarray]) -> None:
+    assert OnnxRuntime(mlp[0], threads=1, device="cpu").device == "cpu"

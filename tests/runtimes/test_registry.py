@@ -162,7 +162,9 @@ def test_options_refuse_negative_threads_and_freeze_tags() -> None:
         RuntimeOptions(intra_op_threads=-1)
     options = RuntimeOptions(tags=["serve", "gpu"])  # type: ignore[arg-type]
     assert options.tags == ("serve", "gpu")
-    assert options.device == "cpu"
+    assert options.device == "auto"  # a GPU when the runtime's framework sees one
+    with pytest.raises(BadConfig, match="--device 'gpu0' is not a device"):
+        RuntimeOptions(device="gpu0")
 
 
 def test_reading_the_table_imports_no_framework(tmp_path: Path) -> None:

@@ -12,11 +12,11 @@ from modelship.runtimes.spec import RuntimeOptions, RuntimeSpec
 from tests.fixtures.fake_runtime import FakeRuntime
 
 
-def test_default_options_let_the_runtime_decide_on_the_cpu() -> None:
+def test_default_options_let_the_runtime_decide_threads_and_device() -> None:
     options = RuntimeOptions()
     assert (options.intra_op_threads, options.inter_op_threads) == (0, 0)
     assert options.tags == ("serve",)
-    assert options.device == "cpu"
+    assert options.device == "auto"
 
 
 @pytest.mark.parametrize(("intra", "inter"), [(-1, 0), (0, -1), (-2, -3)])

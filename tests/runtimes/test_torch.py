@@ -106,3 +106,17 @@ def test_a_torchscript_artifact_is_served_too(trained: TrainResult, tmp_path: Pa
     with torch.inference_mode():
         expected = program(torch.from_numpy(trained.x_test)).numpy()
     assert float(np.abs(out["probabilities"] - expected).max()) <= 1e-6
+
+
+def test_the_runtime_computes_on_the_device_asked_for(native_only: Path) -> None:
+    runtime = load_runtime(native_only, options=RuntimeOptions(device="cpu"))
+    try:
+        assert getattr(runtime, "device", None) == "cpu"
+    finally:
+        runtime.close()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_a_gpu_that_is_not_there_fails_the_load(native_only: Path) -> None:
+    with pytest.raises(BadConfig, match="--device cuda: no CUDA GPU found"):
+        load_runtime(native_only, options=RuntimeOptions(device="cuda"))

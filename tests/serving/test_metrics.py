@@ -154,3 +154,12 @@ def test_multiprocess_mode_follows_the_environment(
     assert not multiprocess_enabled()
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     assert multiprocess_enabled()
+
+
+def test_each_loaded_version_reports_its_runtime_and_device(registry: Registry) -> None:
+    samples = _samples(Metrics(registry))
+    devices = {labels: value for (name, labels), value in samples.items() if "device" in name}
+    assert devices == {
+        _labels(model="toy", version="1", runtime="fake", device="cpu"): 1.0,
+        _labels(model="toy", version="2", runtime="fake", device="cpu"): 1.0,
+    }

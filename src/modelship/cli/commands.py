@@ -16,6 +16,7 @@ MODULES = (
     "modelship.cli.models_cmd",
     "modelship.cli.convert_cmd",
     "modelship.cli.images_demo_cmd",
+    "modelship.cli.info_cmd",
 )
 
 for _name in MODULES:

@@ -289,6 +289,14 @@ def serve(
             "runs before the version serves [1]",
         ),
     ] = None,
+    device: Annotated[
+        str | None,
+        _flag(
+            "--device",
+            help="Where models compute: auto (a GPU when the runtime sees one), cpu, cuda[:N] "
+            "[env MODELSHIP_DEVICE; auto]",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(

@@ -68,6 +68,13 @@ def train(
         float,
         typer.Option(min=0.05, max=0.5, help="images: share of each class held out to validate."),
     ] = 0.2,
+    device: Annotated[
+        str, typer.Option(help="Where to train: auto (a GPU when there is one), cpu, cuda[:N].")
+    ] = "auto",
+    amp: Annotated[
+        str,
+        typer.Option(help="Mixed precision on a GPU, PyTorch: off, bf16 or fp16 (loss-scaled)."),
+    ] = "off",
 ) -> None:
     """Train RECIPE and export it to OUTPUT/RECIPE/VERSION (ONNX, native artifact, manifest)."""
     # Unset options take each recipe's own defaults: an MLP on 60,000 digits and a CNN on a
@@ -98,6 +105,8 @@ def train(
                 seed=seed,
                 threads=threads,
                 console=console,
+                device=device,
+                amp=amp,
                 **tuning,
             )
             return
@@ -113,6 +122,8 @@ def train(
             threads=threads,
             mirrors=mirror,
             console=console,
+            device=device,
+            amp=amp,
             **tuning,
         )
     except ModelshipError as exc:

@@ -29,13 +29,15 @@ class Loaded:
 class Loader:
     """How versions load: intra-op ``threads`` (0: the runtime's default), and for TensorFlow
     ``inter_op_threads`` and the SavedModel ``tags``; with ``warmup``, warm-up requests run
-    before the version serves, each of TF Serving's ``warmup_iterations`` times."""
+    before the version serves, each of TF Serving's ``warmup_iterations`` times. ``device`` is
+    where runtimes compute (``auto``: a GPU when the runtime's framework sees one)."""
 
     threads: int = 0
     inter_op_threads: int = 0
     tags: Sequence[str] = ("serve",)
     warmup: bool = False
     warmup_iterations: int = 1
+    device: str = "auto"
 
     @classmethod
     def from_settings(cls, settings: ServeSettings) -> Loader:
@@ -46,6 +48,7 @@ class Loader:
             tags=tuple(settings.meta_graph_tags()),
             warmup=settings.enable_model_warmup,
             warmup_iterations=settings.num_request_iterations_for_warmup,
+            device=settings.device,
         )
 
     def load(
@@ -64,7 +67,9 @@ class Loader:
         """
         path = served.path
         manifest = Manifest.read(path) if (path / MANIFEST_NAME).is_file() else None
-        options = RuntimeOptions(self.threads, self.inter_op_threads, tuple(self.tags))
+        options = RuntimeOptions(
+            self.threads, self.inter_op_threads, tuple(self.tags), device=self.device
+        )
         loaded = load_runtime(path, runtime, options)
         try:
             require_same_signature(previous, served.version, loaded)

@@ -282,8 +282,14 @@ class Manager:
         )
         if served.available:
             took = self._clock() - started
+            device = getattr(served.runtime, "device", "cpu")
             logger.info(
-                "loaded %s version %d from %s in %.2fs", config.name, version, served.path, took
+                "loaded %s version %d from %s in %.2fs on %s",
+                config.name,
+                version,
+                served.path,
+                took,
+                device,
             )
         else:
             self.failed.record(config.name, version, served.path)

@@ -1,7 +1,12 @@
-"""ONNX Runtime: the serving install's default runtime, for models of either framework."""
+"""ONNX Runtime: the serving install's default runtime, for models of either framework.
+
+On a GPU it runs with ``CUDAExecutionProvider`` (the ``onnxruntime-gpu`` package); asked for a
+GPU without that provider, it serves on the CPU and says so once per process.
+"""
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from pathlib import Path
@@ -10,12 +15,19 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from modelship.devices import parse_device
 from modelship.errors import BadConfig
 from modelship.manifest import Manifest
 from modelship.runtimes.base import Arrays
 from modelship.signature import DEFAULT_SIGNATURE, PREDICT_METHOD, Signature, TensorSpec
 
-__all__ = ["SMALL_MODEL_SECONDS", "OnnxRuntime", "auto_threads", "probe_inputs"]
+__all__ = ["SMALL_MODEL_SECONDS", "OnnxRuntime", "auto_threads", "probe_inputs", "providers_for"]
+
+logger = logging.getLogger(__name__)
+CUDA_PROVIDER = "CUDAExecutionProvider"
+# Providers that compute on a GPU: left out on --device cpu.
+_GPU_PROVIDERS = {CUDA_PROVIDER, "TensorrtExecutionProvider", "ROCMExecutionProvider"}
+_fallback_warned = False
 
 # A model whose one-example run takes less than this gets one intra-op thread when the thread
 # count is left to the runtime: splitting so short a run over a pool costs more than it saves,
@@ -40,13 +52,20 @@ class OnnxRuntime:
     when present, only contributes the signature's method name.
     """
 
-    def __init__(self, path: Path, manifest: Manifest | None = None, threads: int = 0) -> None:
-        self._session = _open(path, threads)
-        if not threads:
+    def __init__(
+        self, path: Path, manifest: Manifest | None = None, threads: int = 0, device: str = "cpu"
+    ) -> None:
+        providers, self.device = providers_for(device, ort.get_available_providers())
+        self._session = _open(path, threads, providers)
+        if self.device != "cpu" and CUDA_PROVIDER not in self._session.get_providers():
+            # onnxruntime falls back by itself when the CUDA libraries fail to load.
+            _warn_fallback(f"onnxruntime could not start {CUDA_PROVIDER} for {path}")
+            providers, self.device = providers_for("cpu", ort.get_available_providers())
+        if not threads and self.device == "cpu":
             # Left to the runtime: small models run faster, and steadier, on one thread.
             feeds = probe_inputs(self._session)
             if feeds is not None and auto_threads(_one_example_seconds(self._session, feeds)):
-                self._session = _open(path, 1)
+                self._session = _open(path, 1, providers)
         self.name = "onnx"
         inputs = {arg.name: _spec(arg) for arg in self._session.get_inputs()}
         outputs = {arg.name: _spec(arg) for arg in self._session.get_outputs()}
@@ -68,7 +87,35 @@ class OnnxRuntime:
         del self._session
 
 
-def _open(path: Path, threads: int) -> Any:
+def providers_for(device: str, available: list[str]) -> tuple[list[Any], str]:
+    """The execution providers for ``device`` given onnxruntime's ``available`` ones, and the
+    device they compute on (``cpu`` or ``cuda:N``).
+
+    ``auto`` takes the CUDA provider when there is one; ``cuda[:N]`` without it falls back to
+    the CPU with one warning per process (the GPU image has it; a CPU install does not).
+    """
+    request = parse_device(device)
+    on_cpu = [p for p in available if p not in _GPU_PROVIDERS]
+    if request.kind == "cpu" or (request.kind == "auto" and CUDA_PROVIDER not in available):
+        return on_cpu, "cpu"
+    if CUDA_PROVIDER not in available:
+        _warn_fallback(
+            f"--device {request}: onnxruntime {ort.__version__} has no {CUDA_PROVIDER} "
+            f"(only {', '.join(available)}); install onnxruntime-gpu to use the GPU"
+        )
+        return on_cpu, "cpu"
+    index = request.index or 0
+    return [(CUDA_PROVIDER, {"device_id": index}), *on_cpu], f"cuda:{index}"
+
+
+def _warn_fallback(reason: str) -> None:
+    global _fallback_warned
+    if not _fallback_warned:
+        _fallback_warned = True
+        logger.warning("%s; ONNX models run on the CPU", reason)
+
+
+def _open(path: Path, threads: int, providers: list[Any]) -> Any:
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
@@ -78,9 +125,7 @@ def _open(path: Path, threads: int) -> Any:
     # event loop and the other workers need (benchmarks/results/PROFILE.md, suggestion 1).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return ort.InferenceSession(
-            str(path), sess_options=options, providers=ort.get_available_providers()
-        )
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own opaque exception types
         raise BadConfig(f"cannot load {path}: {exc}") from exc
 

@@ -148,7 +148,9 @@ class RuntimeRegistry:
 def _load_onnx(path: Path, manifest: Manifest | None, options: RuntimeOptions) -> Runtime:
     from modelship.runtimes.onnx import OnnxRuntime
 
-    return OnnxRuntime(path / "model.onnx", manifest, threads=options.intra_op_threads)
+    return OnnxRuntime(
+        path / "model.onnx", manifest, threads=options.intra_op_threads, device=options.device
+    )
 
 
 def _load_tensorflow(path: Path, manifest: Manifest | None, options: RuntimeOptions) -> Runtime:
@@ -161,6 +163,7 @@ def _load_tensorflow(path: Path, manifest: Manifest | None, options: RuntimeOpti
             options.intra_op_threads,
             inter_op_threads=options.inter_op_threads,
             tags=options.tags,
+            device=options.device,
         )
     except RuntimeUnavailable as exc:
         if not (path / "model.onnx").is_file():
@@ -179,7 +182,7 @@ def _load_tensorflow(path: Path, manifest: Manifest | None, options: RuntimeOpti
 def _load_torch(path: Path, manifest: Manifest | None, options: RuntimeOptions) -> Runtime:
     from modelship.runtimes.torch import load_torch
 
-    return load_torch(path, manifest, threads=options.intra_op_threads)
+    return load_torch(path, manifest, threads=options.intra_op_threads, device=options.device)
 
 
 def _builtin(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelship.devices import parse_device
 from modelship.errors import BadConfig
 from modelship.manifest import Manifest
 from modelship.runtimes.base import Runtime
@@ -21,15 +22,17 @@ class RuntimeOptions:
         intra_op_threads: threads one op may use; 0 lets the runtime decide.
         inter_op_threads: threads running independent ops at once; 0 lets the runtime decide.
         tags: the SavedModel meta graph tags to load (TF Serving's ``--saved_model_tags``).
-        device: where to compute; only ``"cpu"`` is served today.
+        device: where to compute: ``auto`` (a GPU when the runtime's framework sees one),
+            ``cpu``, ``cuda`` or ``cuda:N``.
     """
 
     intra_op_threads: int = 0
     inter_op_threads: int = 0
     tags: tuple[str, ...] = ("serve",)
-    device: str = "cpu"
+    device: str = "auto"
 
     def __post_init__(self) -> None:
+        parse_device(self.device)  # a misspelt device fails here, not at the first load
         if self.intra_op_threads < 0 or self.inter_op_threads < 0:
             raise BadConfig(
                 f"thread counts cannot be negative (intra-op {self.intra_op_threads}, "

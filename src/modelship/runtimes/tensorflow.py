@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from modelship.devices import choose_device
 from modelship.errors import BadConfig, RuntimeUnavailable
 from modelship.manifest import Manifest
 from modelship.runtimes.base import Arrays
@@ -142,11 +143,22 @@ def _signature(tf: Any, name: str, proto: Any) -> Signature:
 class TensorFlowRuntime:
     """A loaded SavedModel; each of its signatures is one callable concrete function."""
 
-    def __init__(self, tf: Any, loaded: Any, signatures: dict[str, Signature]) -> None:
+    def __init__(
+        self,
+        tf: Any,
+        loaded: Any,
+        signatures: dict[str, Signature],
+        device: str = "cpu",
+        *,
+        place: bool = False,
+    ) -> None:
         self.name = "tensorflow"
         self.signatures = signatures
+        self.device = device
         self._tf = tf
         self._loaded = loaded
+        # Only where TensorFlow sees a GPU does the device scope choose anything.
+        self._placement = _tf_device_name(device) if place else None
 
     def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
         tf = self._tf
@@ -157,7 +169,12 @@ class TensorFlowRuntime:
             )
             for name, value in inputs.items()
         }
-        results = self._loaded.signatures[signature_name](**tensors)
+        function = self._loaded.signatures[signature_name]
+        if self._placement is None:
+            results = function(**tensors)
+        else:
+            with tf.device(self._placement):
+                results = function(**tensors)
         return {name: np.asarray(tensor.numpy()) for name, tensor in results.items()}
 
     def close(self) -> None:
@@ -173,6 +190,7 @@ def load_savedmodel(
     *,
     inter_op_threads: int = 0,
     tags: Sequence[str] = (SERVE_TAG,),
+    device: str = "cpu",
 ) -> TensorFlowRuntime:
     """Load the SavedModel in the version directory ``path`` for serving.
 
@@ -182,10 +200,12 @@ def load_savedmodel(
         threads: intra-op threads; 0 lets TensorFlow decide (see :func:`set_threads`).
         inter_op_threads: inter-op threads; 0: one when ``threads`` is set, else TF's choice.
         tags: the meta graph to load (TF Serving's ``--saved_model_tags``).
+        device: ``auto`` (TensorFlow's first GPU, if it sees one), ``cpu``, ``cuda[:N]``.
 
     Raises:
         RuntimeUnavailable: TensorFlow is not installed (the message names the extra).
-        BadConfig: the directory is not a loadable SavedModel.
+        BadConfig: the directory is not a loadable SavedModel, or ``device`` names a GPU that
+            TensorFlow does not see.
     """
     del manifest
     if not (path / "saved_model.pb").is_file():
@@ -193,8 +213,13 @@ def load_savedmodel(
     declared = read_signature_defs(path, tags)
     tf = import_tensorflow()
     set_threads(tf, threads, inter_op_threads)  # before the load, which starts TensorFlow
+    gpus = tf.config.list_physical_devices("GPU")
+    found = f"TensorFlow {tf.__version__} sees {len(gpus)} GPU(s)"
+    device = choose_device(device, len(gpus), found)
     try:
-        loaded = tf.saved_model.load(str(path), tags=list(tags))
+        # Variables are created on the device in scope when the SavedModel loads.
+        with tf.device(_tf_device_name(device)):
+            loaded = tf.saved_model.load(str(path), tags=list(tags))
     except Exception as exc:  # TF raises many types for a broken or foreign directory
         raise BadConfig(f"cannot load the SavedModel in {path}: {exc}") from exc
     callable_names = set(loaded.signatures.keys())
@@ -204,4 +229,9 @@ def load_savedmodel(
             f"the SavedModel in {path} has no callable signature; save it with "
             "tf.saved_model.save(obj, path, signatures=...) or Keras' model.export(path)"
         )
-    return TensorFlowRuntime(tf, loaded, signatures)
+    return TensorFlowRuntime(tf, loaded, signatures, device, place=bool(gpus))
+
+
+def _tf_device_name(device: str) -> str:
+    """``cpu`` -> ``/CPU:0``, ``cuda:N`` -> ``/GPU:N``."""
+    return "/CPU:0" if device == "cpu" else f"/GPU:{device.partition(':')[2] or 0}"

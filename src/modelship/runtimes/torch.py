@@ -1,6 +1,8 @@
 """PyTorch runtime: serves a version's ``model.pt2`` (ExportedProgram) or ``model.ts``.
 
 Without ``modelship.json``, a program's input names serve; its outputs are ``output_0``...
+On a GPU (``--device auto`` finds one, or ``cuda:N``) each batch's inputs cross to the device
+once and its outputs come back once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from modelship.devices import torch_device
 from modelship.errors import BadConfig, InvalidInput, RuntimeUnavailable
 from modelship.manifest import Manifest
 from modelship.runtimes.base import Arrays
@@ -21,31 +24,48 @@ __all__ = ["TorchRuntime", "load_torch"]
 class TorchRuntime:
     """A loaded PyTorch module behind named signatures; always run in eval/inference mode."""
 
-    def __init__(self, torch: Any, module: Any, signatures: dict[str, Signature]) -> None:
+    def __init__(
+        self, torch: Any, module: Any, signatures: dict[str, Signature], device: str = "cpu"
+    ) -> None:
         self.name = "torch"
         self.signatures = signatures
+        self.device = device
         self._torch = torch
         self._module = module
+        self._on_gpu = device != "cpu"
 
     def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
         signature = self.signatures.get(signature_name) or self.signatures[DEFAULT_SIGNATURE]
         missing = [name for name in signature.inputs if name not in inputs]
         if missing:
             raise InvalidInput(f"missing input(s) {', '.join(missing)}")
+        torch = self._torch
         tensors = [
-            self._torch.from_numpy(np.ascontiguousarray(inputs[name], dtype=spec.numpy_dtype))
+            torch.from_numpy(np.ascontiguousarray(inputs[name], dtype=spec.numpy_dtype))
             for name, spec in signature.inputs.items()
         ]
-        with self._torch.inference_mode():
-            result = self._module(*tensors)
-        values = result if isinstance(result, (tuple, list)) else (result,)
+        if self._on_gpu:
+            tensors = [tensor.to(self.device) for tensor in tensors]
+        try:
+            with torch.inference_mode():
+                result = self._module(*tensors)
+                values = result if isinstance(result, (tuple, list)) else (result,)
+                if self._on_gpu:
+                    # Copies queued together, then one wait for all of them.
+                    values = [value.to("cpu", non_blocking=True) for value in values]
+                    torch.cuda.synchronize(self.device)
+        except torch.cuda.OutOfMemoryError:
+            # Give the failed batch's cached blocks back before the next request needs them.
+            del tensors
+            torch.cuda.empty_cache()
+            raise
         if len(values) != len(signature.outputs):
             raise BadConfig(
                 f"the model returned {len(values)} outputs, its signature names "
                 f"{len(signature.outputs)}"
             )
         return {
-            name: value.detach().cpu().numpy()
+            name: value.detach().numpy()
             for name, value in zip(signature.outputs, values, strict=True)
         }
 
@@ -67,12 +87,16 @@ def _signatures_from_program(program: Any) -> dict[str, Signature]:
     return {DEFAULT_SIGNATURE: Signature(inputs, outputs)}
 
 
-def load_torch(path: Path, manifest: Manifest | None = None, threads: int = 0) -> TorchRuntime:
-    """Load the native PyTorch artifact of the version directory ``path``.
+def load_torch(
+    path: Path, manifest: Manifest | None = None, threads: int = 0, device: str = "cpu"
+) -> TorchRuntime:
+    """Load the native PyTorch artifact of the version directory ``path`` onto ``device``
+    (``auto``: the first GPU when PyTorch sees one).
 
     Raises:
         RuntimeUnavailable: torch is not installed.
-        BadConfig: the directory holds no loadable ``model.pt2`` or ``model.ts``.
+        BadConfig: the directory holds no loadable ``model.pt2`` or ``model.ts``, or ``device``
+            names a GPU that PyTorch does not see.
     """
     try:
         import torch
@@ -80,15 +104,21 @@ def load_torch(path: Path, manifest: Manifest | None = None, threads: int = 0) -
         raise RuntimeUnavailable(
             f"{path} holds only a PyTorch artifact: pip install 'modelship[torch]' to serve it"
         ) from exc
+    device, _ = torch_device(device)
     program_path, script_path = path / "model.pt2", path / "model.ts"
     try:
         if program_path.is_file():
             program = torch.export.load(str(program_path))
+            if device != "cpu":
+                from torch.export.passes import move_to_device_pass
+
+                # Moves parameters, buffers and the constants the graph captured.
+                program = move_to_device_pass(program, device)
             module = program.module()
             signatures = manifest.signatures if manifest else _signatures_from_program(program)
         elif script_path.is_file():
             load_script: Any = torch.jit.load  # untyped
-            module = load_script(str(script_path), map_location="cpu").eval()
+            module = load_script(str(script_path), map_location=device).eval()
             if manifest is None:
                 raise BadConfig(f"{script_path} needs a modelship.json naming its signature")
             signatures = manifest.signatures
@@ -100,4 +130,4 @@ def load_torch(path: Path, manifest: Manifest | None = None, threads: int = 0) -
         raise BadConfig(f"cannot load the PyTorch artifact in {path}: {exc}") from exc
     if threads:
         torch.set_num_threads(threads)
-    return TorchRuntime(torch, module, signatures)
+    return TorchRuntime(torch, module, signatures, device)

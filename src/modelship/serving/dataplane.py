@@ -7,6 +7,7 @@ under the request. Errors are :mod:`modelship.errors` exceptions, mapped by each
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from modelship.errors import (
     VersionNotFound,
 )
 from modelship.registry import Registry, ServedVersion
+from modelship.runtimes.out_of_memory import as_out_of_memory
 from modelship.serving.deadline import Deadlines
 from modelship.serving.executor import InferenceExecutor
 from modelship.serving.inference import (
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
     from modelship.lifecycle.config import ModelConfig
 
 __all__ = ["DataPlane", "ModelSpec"]
+
+logger = logging.getLogger(__name__)
 
 
 class DataPlane:
@@ -119,9 +123,15 @@ class DataPlane:
             late = timeout is not None and time.perf_counter() - started >= timeout
             code = "DEADLINE_EXCEEDED" if late else "CANCELLED"
             raise
-        except Exception:
-            code = "INTERNAL"
-            raise
+        except Exception as exc:
+            out_of_memory = as_out_of_memory(exc)
+            if out_of_memory is None:
+                code = "INTERNAL"
+                raise
+            code = out_of_memory.code
+            self.metrics.out_of_memory(spec.name, version)
+            logger.warning("%s %s: %s", spec.name, version, out_of_memory.message)
+            raise out_of_memory from exc
         finally:
             if served is not None:
                 served.release()
@@ -188,11 +198,13 @@ class DataPlane:
         return ModelMetadata(spec.name, available, served.require_runtime().name, signature)
 
     def lineage(self, served: ServedVersion) -> dict[str, Any]:
-        """What a client may want beside the signature: class labels, preprocessing, metrics."""
+        """What a client may want beside the signature: class labels, preprocessing, metrics,
+        and the device the version computes on."""
         manifest = served.manifest
+        device = {"device": getattr(served.runtime, "device", "cpu")}
         if manifest is None:
-            return {}
-        return {
+            return device
+        return device | {
             "labels": manifest.labels,
             "preprocessing": manifest.preprocessing,
             "framework": manifest.framework,

@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests, latency, batch sizes, queue depth and model states.
+"""Prometheus metrics: requests, latency, batch sizes, queue depth, model states and devices,
+and requests that ran out of device memory.
 With several worker processes (``PROMETHEUS_MULTIPROC_DIR``) a scrape reports the sum over
 all workers; label children are looked up once and cached, so recording is cheap.
 """
@@ -44,7 +45,8 @@ def multiprocess_enabled() -> bool:
 
 
 class _ModelStates(Collector):
-    """``modelship_model_state``: 1 for each version's current state, 0 for the others."""
+    """``modelship_model_state``: 1 for each version's current state, 0 for the others;
+    ``modelship_model_device``: 1 for the runtime and device each loaded version computes on."""
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
@@ -61,6 +63,19 @@ class _ModelStates(Collector):
                     value = 1.0 if served.state == state else 0.0
                     family.add_metric([entry.name, str(served.version), state], value)
         yield family
+        devices = GaugeMetricFamily(
+            "modelship_model_device",
+            "The runtime and device each loaded version computes on (always 1)",
+            labels=["model", "version", "runtime", "device"],
+        )
+        for entry in self._registry.models():
+            for served in list(entry.versions.values()):
+                runtime = served.runtime
+                if runtime is not None:
+                    device = str(getattr(runtime, "device", "cpu"))
+                    labels = [entry.name, str(served.version), runtime.name, device]
+                    devices.add_metric(labels, 1.0)
+        yield devices
 
 
 class Metrics:
@@ -96,6 +111,12 @@ class Metrics:
             registry=self._own,
             multiprocess_mode="livesum",
         )
+        self.device_out_of_memory = Counter(
+            "modelship_device_out_of_memory",
+            "Requests that failed because the device ran out of memory, by model and version",
+            ["model", "version"],
+            registry=self._own,
+        )
         # Triton's statistics extension reads these; recorded with the same cached lookup.
         self.statistics = InferenceStatistics()
         self._request_children: dict[
@@ -130,6 +151,10 @@ class Metrics:
         except ModelshipError:
             return False
         return True
+
+    def out_of_memory(self, model: str, version: str) -> None:
+        """Count one request that failed for lack of device memory."""
+        self.device_out_of_memory.labels(model, version).inc()
 
     def batch(self, model: str, version: int, rows: int) -> None:
         """Record one batch's size (called from batch threads)."""

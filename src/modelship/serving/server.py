@@ -16,6 +16,7 @@ from types import FrameType
 import uvicorn
 
 from modelship.codecs.limits import RequestLimits
+from modelship.devices import serving_device
 from modelship.lifecycle import start_lifecycle
 from modelship.registry import Registry
 from modelship.serving.batcher import BatchingExecutor
@@ -158,6 +159,7 @@ def serve(settings: ServeSettings) -> None:
     parse_channel_arguments(settings.grpc_channel_arguments)
     if settings.ssl_config_file is not None:
         read_ssl_config(settings.ssl_config_file)
+    logger.info("device: %s", serving_device(settings.device))
     workers = settings.worker_count()
     if workers == 1:
         run_worker(settings)

@@ -28,6 +28,8 @@ class ImageRecipeBase:
         seed: seeds initialisation, dropout, shuffling and augmentation.
         threads: intra-op threads; 0 uses all cores up to 4.
         augmentation: random flips and shifts while training.
+        device: where to train, resolved (``cpu`` or ``cuda:N``; see training.device).
+        amp: mixed precision on a GPU: ``off``, ``bf16`` or ``fp16``.
     """
 
     name = "images"
@@ -39,12 +41,16 @@ class ImageRecipeBase:
         seed: int = 0,
         threads: int = 0,
         augmentation: bool = True,
+        device: str = "cpu",
+        amp: str = "off",
     ) -> None:
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.seed = seed
         self.threads = threads
         self.augmentation = augmentation
+        self.device = device
+        self.amp = amp
         self._rng = np.random.default_rng(seed)
         self._spec = ImagePreprocessing()
         self._n_classes = 0

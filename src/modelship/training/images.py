@@ -23,6 +23,7 @@ from modelship.data.synthetic import write_synthetic_images
 from modelship.errors import BadConfig
 from modelship.export import code_version, write_version
 from modelship.manifest import Manifest
+from modelship.training.device import training_device
 from modelship.training.image_figures import (
     confusion_matrix,
     plot_confusion_matrix,
@@ -127,6 +128,8 @@ def train_images(
     threads: int = 0,
     augmentation: bool = True,
     console: Console | None = None,
+    device: str = "auto",
+    amp: str = "off",
 ) -> ImageTrainResult:
     """Train the image classifier on a folder of class sub-folders and publish a version.
 
@@ -145,8 +148,13 @@ def train_images(
         threads: CPU threads; 0 uses all cores up to 4.
         augmentation: random horizontal flips and shifts of up to 10% while training.
         console: where progress goes.
+        device: ``auto`` (a GPU when there is one), ``cpu``, ``cuda`` or ``cuda:N``.
+        amp: mixed precision on a GPU (PyTorch): ``off``, ``bf16`` or ``fp16``.
     """
     console = console or Console()
+    if framework not in IMAGE_RECIPES:
+        _recipe(framework)  # refuses it, before the device is looked for
+    place = training_device(framework, device, amp)
     recipe = _recipe(
         framework,
         learning_rate=learning_rate,
@@ -154,6 +162,8 @@ def train_images(
         seed=seed,
         threads=threads,
         augmentation=augmentation,
+        device=place.device,
+        amp=place.amp,
     )
     spec = ImagePreprocessing(size=(image_size, image_size))
     with tempfile.TemporaryDirectory(prefix="modelship-images-") as scratch:
@@ -167,6 +177,8 @@ def train_images(
             f"data: {dataset.source}; {len(dataset.x_train)} train, {len(dataset.x_val)} "
             f"validation, {image_size}x{image_size}"
         )
+        amp_note = "" if place.amp == "off" else f", mixed precision {place.amp}"
+        console.print(f"device: {place.description}{amp_note}")
         recipe.build(dataset, epochs)
         history: list[dict[str, Any]] = []
         for epoch in range(1, epochs + 1):
@@ -208,6 +220,7 @@ def train_images(
                 "augmentation": (
                     "random horizontal flip, shifts up to 10%" if augmentation else "none"
                 ),
+                **place.to_json(),
             },
             data={
                 "name": dataset.name,

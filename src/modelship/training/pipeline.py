@@ -30,6 +30,7 @@ from modelship.errors import AlreadyExists
 from modelship.export import code_version, write_version
 from modelship.manifest import Manifest
 from modelship.repository import version_path
+from modelship.training.device import training_device
 from modelship.training.recipe import Recipe, TrainParams, get_recipe
 
 __all__ = ["CURVE_NAME", "TrainResult", "run_training", "train_model"]
@@ -126,6 +127,7 @@ def run_training(
     version: int | None = None,
     console: Console | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    device_name: str = "",
 ) -> TrainResult:
     """Train ``recipe`` on ``dataset`` and publish the result as a new version.
 
@@ -137,6 +139,7 @@ def run_training(
         version: explicit version number, or ``None`` for the next one (unix time).
         console: where progress and metrics go; a default rich console if ``None``.
         on_epoch: called with each epoch's metrics after it ends.
+        device_name: the training device in words (``params.device`` when empty).
 
     Raises:
         AlreadyExists: ``version`` is already published.
@@ -146,6 +149,9 @@ def run_training(
     console.print(
         f"data: {dataset.source} ({len(dataset.x_train)} train, {len(dataset.x_test)} test)"
     )
+    device_name = device_name or params.device
+    amp = "" if params.amp == "off" else f", mixed precision {params.amp}"
+    console.print(f"device: {device_name}{amp}")
     _seed_everything(params.seed)
     recipe.build(dataset, params)
     history = _fit(recipe, dataset, params, console, on_epoch)
@@ -160,7 +166,7 @@ def run_training(
             "test_loss": round(test_loss, 6),
             "history": history,
         },
-        parameters={"recipe": recipe.name, **params.to_json()},
+        parameters={"recipe": recipe.name, **params.to_json(), "device_name": device_name},
         data={
             "name": dataset.name,
             "source": dataset.source,
@@ -221,6 +227,8 @@ def train_model(
     threads: int = 0,
     mirrors: list[str] | None = None,
     console: Console | None = None,
+    device: str = "auto",
+    amp: str = "off",
 ) -> TrainResult:
     """Load the data, train a recipe and publish a version: the one call behind ``modelship train``.
 
@@ -238,16 +246,32 @@ def train_model(
         threads: CPU threads for training; 0 lets the recipe pick (1 for the MLP).
         mirrors: base URLs to fetch missing MNIST files from; ``None`` uses the public ones.
         console: where progress goes.
+        device: ``auto`` (a GPU when there is one), ``cpu``, ``cuda`` or ``cuda:N``.
+        amp: mixed precision on a GPU (PyTorch): ``off``, ``bf16`` or ``fp16``.
+
+    Raises:
+        BadConfig: the device asked for is not there, or ``amp`` cannot apply to it.
     """
     console = console or Console()
     chosen = get_recipe(recipe, framework)
+    place = training_device(framework, device, amp)
     params = TrainParams(
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
         seed=seed,
         threads=threads,
+        device=place.device,
+        amp=place.amp,
     )
     _refuse_existing(Path(output) / chosen.name, version)
     dataset = load_dataset("mnist", data_dir, mirrors=mirrors)
-    return run_training(chosen, dataset, params, Path(output), version=version, console=console)
+    return run_training(
+        chosen,
+        dataset,
+        params,
+        Path(output),
+        version=version,
+        console=console,
+        device_name=place.description,
+    )

@@ -50,6 +50,8 @@ class TrainParams:
         seed: seeds weight init, dropout and the shuffling order.
         threads: intra-op CPU threads; 0 lets the recipe pick (1 for the MLPs: more threads
             only add synchronisation to such small matrix products).
+        device: where to train, resolved (``cpu`` or ``cuda:N``; see training.device).
+        amp: mixed precision on a GPU: ``off``, ``bf16`` or ``fp16``.
     """
 
     epochs: int = 5
@@ -57,6 +59,8 @@ class TrainParams:
     learning_rate: float = 1e-3
     seed: int = 0
     threads: int = 0
+    device: str = "cpu"
+    amp: str = "off"
 
     def __post_init__(self) -> None:
         if self.epochs < 1:

@@ -9,6 +9,7 @@ applied only in the exported model, so the loss sees raw logits.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import torch
 from torch import nn
 
 from modelship.data.images import ImageDataset, augment
+from modelship.training.device import autocast, optimizer_step
 from modelship.training.image_recipe import ImageRecipeBase
 from modelship.training.recipe import INPUT_NAME, OUTPUT_NAME
 
@@ -95,6 +97,9 @@ class ImageTorchRecipe(ImageRecipeBase):
         self._schedule: torch.optim.lr_scheduler.LRScheduler | None = None
         self._generator = torch.Generator().manual_seed(self.seed)
         self._loss = nn.CrossEntropyLoss()
+        self._device = torch.device(self.device)
+        # float16 gradients underflow without loss scaling; bfloat16 has float32's range.
+        self._scaler = torch.amp.GradScaler("cuda") if self.amp == "fp16" else None
 
     @property
     def net(self) -> ImageCNN:
@@ -110,14 +115,16 @@ class ImageTorchRecipe(ImageRecipeBase):
         """
         torch.set_num_threads(self._adopt(dataset))
         torch.manual_seed(self.seed)
-        self._net = ImageCNN(dataset.n_classes, self._spec.mean, self._spec.std)
+        self._net = ImageCNN(dataset.n_classes, self._spec.mean, self._spec.std).to(self._device)
         self._optimizer = torch.optim.Adam(self._net.parameters(), lr=self.learning_rate)
         self._schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
             self._optimizer, T_max=max(1, epochs), eta_min=self.learning_rate / 50
         )
 
     def _inputs(self, pixels: np.ndarray[Any, Any]) -> torch.Tensor:
-        return torch.from_numpy(self._scaled(pixels))
+        # uint8 crosses to the device, a quarter of float32's bytes; it is scaled there.
+        tensor = torch.from_numpy(np.ascontiguousarray(pixels)).to(self._device)
+        return tensor.float() * float(self._spec.scale)
 
     def fit_epoch(
         self,
@@ -130,26 +137,29 @@ class ImageTorchRecipe(ImageRecipeBase):
         if optimizer is None:
             raise RuntimeError("call build() before fit_epoch()")
         pixels = augment(x, self._rng) if self.augmentation else x
-        targets = torch.from_numpy(np.asarray(y, dtype=np.int64))
+        targets = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(self._device)
+        # Drawn on the CPU generator, so the order is the same on every device.
         order = torch.randperm(len(x), generator=self._generator)
         net.train()
-        total, correct = 0.0, 0
+        # Summed on the device and read once per epoch: a read per batch would wait for the GPU.
+        total = torch.zeros((), device=self._device)
+        correct = torch.zeros((), dtype=torch.int64, device=self._device)
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
             if len(batch) < 2:  # BatchNorm cannot train on a single example
                 continue
-            xb, yb = self._inputs(pixels[batch.numpy()]), targets[batch]
+            xb, yb = self._inputs(pixels[batch.numpy()]), targets[batch.to(self._device)]
             optimizer.zero_grad()
-            logits = net(xb)
-            loss = self._loss(logits, yb)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.item()) * len(batch)
-            correct += int((logits.argmax(dim=1) == yb).sum().item())
+            with autocast(torch, self.device, self.amp):
+                logits = net(xb)
+                loss = self._loss(logits, yb)
+            optimizer_step(loss, optimizer, self._scaler)
+            total += loss.detach().float() * len(batch)
+            correct += (logits.argmax(dim=1) == yb).sum()
             on_batch(len(batch))
         if self._schedule is not None:
             self._schedule.step()
-        return total / len(order), correct / len(order)
+        return float(total.item()) / len(order), int(correct.item()) / len(order)
 
     def _logits(self, x: np.ndarray[Any, Any]) -> torch.Tensor:
         net = self.net
@@ -158,7 +168,7 @@ class ImageTorchRecipe(ImageRecipeBase):
             parts = [
                 net(self._inputs(x[i : i + _EVAL_BATCH])) for i in range(0, len(x), _EVAL_BATCH)
             ]
-        return torch.cat(parts)
+        return torch.cat(parts).cpu()
 
     def evaluate(self, x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> tuple[float, float]:
         """Loss and accuracy in inference mode."""
@@ -176,7 +186,8 @@ class ImageTorchRecipe(ImageRecipeBase):
 
     def export(self, directory: Path) -> dict[str, str]:
         """Write ``model.onnx`` (dynamic batch) into ``directory``."""
-        model = _Softmax(self.net).eval()
+        # Exported from a CPU copy: the served artifact must not name the training device.
+        model = _Softmax(copy.deepcopy(self.net).cpu()).eval()
         example = torch.zeros(2, *self._spec.input_shape, dtype=torch.float32)
         path = directory / "model.onnx"
         # The TorchScript-based exporter prints diagnostics; keep the training output readable.

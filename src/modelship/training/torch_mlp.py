@@ -10,6 +10,7 @@ served model takes raw ``[0, 1]`` pixels and clients never need to know about it
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from torch import nn
 
 from modelship.data import Dataset
 from modelship.signature import Signature
+from modelship.training.device import autocast, optimizer_step
 from modelship.training.recipe import (
     BatchCallback,
     TrainParams,
@@ -89,6 +91,8 @@ class MnistTorchRecipe:
         self._n_features = 784
         self._n_classes = 10
         self._loss = nn.CrossEntropyLoss()
+        self._device = torch.device("cpu")
+        self._scaler: torch.amp.GradScaler | None = None
 
     @property
     def net(self) -> MnistMLP:
@@ -105,7 +109,10 @@ class MnistTorchRecipe:
         self._params = params
         self._n_features = dataset.n_features
         self._n_classes = dataset.n_classes
-        self._net = MnistMLP(self._n_features, 128, self._n_classes)
+        self._device = torch.device(params.device)
+        self._net = MnistMLP(self._n_features, 128, self._n_classes).to(self._device)
+        # float16 gradients underflow without loss scaling; bfloat16 has float32's range.
+        self._scaler = torch.amp.GradScaler("cuda") if params.amp == "fp16" else None
         self._optimizer = torch.optim.Adam(self._net.parameters(), lr=params.learning_rate)
 
     def fit_epoch(
@@ -114,32 +121,38 @@ class MnistTorchRecipe:
         net, optimizer, generator = self.net, self._optimizer, self._generator
         if optimizer is None or generator is None:  # set together with the net in build()
             raise RuntimeError("call build() before fit_epoch()")
-        inputs, targets = _flat(x), torch.from_numpy(np.asarray(y, dtype=np.int64))
-        order = torch.randperm(len(inputs), generator=generator)
+        # The whole split moves to the device once; batches are gathered there.
+        device, params = self._device, self._params
+        inputs = _flat(x).to(device)
+        targets = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(device)
+        # Drawn on the CPU generator, so the order is the same on every device.
+        order = torch.randperm(len(inputs), generator=generator).to(device)
         net.train()
-        total_loss, correct = 0.0, 0
-        for start in range(0, len(order), self._params.batch_size):
-            batch = order[start : start + self._params.batch_size]
+        # Summed on the device and read once per epoch: a read per batch would wait for the GPU.
+        total_loss = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        for start in range(0, len(order), params.batch_size):
+            batch = order[start : start + params.batch_size]
             xb, yb = inputs[batch], targets[batch]
             optimizer.zero_grad()
-            logits = net(xb)
-            # CrossEntropyLoss applies log-softmax itself: it must see raw logits.
-            loss = self._loss(logits, yb)
-            loss.backward()
-            optimizer.step()
-            total_loss += float(loss.item()) * len(batch)
-            correct += int((logits.argmax(dim=1) == yb).sum().item())
+            with autocast(torch, params.device, params.amp):
+                logits = net(xb)
+                # CrossEntropyLoss applies log-softmax itself: it must see raw logits.
+                loss = self._loss(logits, yb)
+            optimizer_step(loss, optimizer, self._scaler)
+            total_loss += loss.detach().float() * len(batch)
+            correct += (logits.argmax(dim=1) == yb).sum()
             on_batch(len(batch))
-        return total_loss / len(order), correct / len(order)
+        return float(total_loss.item()) / len(order), int(correct.item()) / len(order)
 
     def _logits(self, x: np.ndarray[Any, Any]) -> torch.Tensor:
         net = self.net
         net.eval()  # dropout off: the seed left it on at inference
-        inputs = _flat(x)
+        inputs = _flat(x).to(self._device)
         with torch.inference_mode():
             return torch.cat(
                 [net(inputs[i : i + _EVAL_BATCH]) for i in range(0, len(inputs), _EVAL_BATCH)]
-            )
+            ).cpu()
 
     def evaluate(self, x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> tuple[float, float]:
         logits = self._logits(x)
@@ -160,7 +173,8 @@ class MnistTorchRecipe:
     def export(self, directory: Path) -> dict[str, str]:
         from modelship.training.torch_export import export_onnx, export_program
 
-        model = SoftmaxModel(self.net).eval()
+        # Exported from a CPU copy: the served artifact must not name the training device.
+        model = SoftmaxModel(copy.deepcopy(self.net).cpu()).eval()
         return {
             "onnx": export_onnx(model, self._n_features, directory / "model.onnx").name,
             "torch": export_program(model, self._n_features, directory / "model.pt2").name,
@@ -173,4 +187,4 @@ class MnistTorchRecipe:
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The trained weights (used to check reproducibility)."""
-        return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}

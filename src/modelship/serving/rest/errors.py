@@ -10,7 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from modelship.errors import ModelshipError, PayloadTooLarge
+from modelship.errors import DeviceOutOfMemory, ModelshipError, PayloadTooLarge
 
 __all__ = [
     "HTTP_STATUS",
@@ -54,7 +54,12 @@ REPLICA_HEADER = (b"x-modelship-replica", socket.gethostname().encode())
 def error_answer(exc: ModelshipError, v2: bool = False) -> tuple[int, bytes]:
     """The HTTP status and the ``{"error": "..."}`` body for ``exc``: TF Serving's wording, or
     the Open Inference Protocol's when ``v2``."""
-    status = 413 if isinstance(exc, PayloadTooLarge) else HTTP_STATUS.get(exc.code, 500)
+    if isinstance(exc, PayloadTooLarge):
+        status = 413
+    elif isinstance(exc, DeviceOutOfMemory):
+        status = 503  # the server is fine; this request found the GPU full
+    else:
+        status = HTTP_STATUS.get(exc.code, 500)
     return status, _error_body(exc.v2_message if v2 else exc.message)
 
 
