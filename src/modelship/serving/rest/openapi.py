@@ -118,6 +118,7 @@ def _paths() -> _Json:
         add(f"{base}:predict", predict, "predictions or outputs", _PREDICT)
         add(f"{base}:classify", "Classify: [label, score] per class", "results", _EXAMPLES)
         add(f"{base}:regress", "Regress: one value per example", "results", _EXAMPLES)
+    add("/", 'Server live: {"status": "alive"} (KServe\'s v1 protocol)', "status")
     add("/v2/health/live", "Server live (V2)", _HEALTH)
     add("/v2/health/ready", "Server ready: models loaded (V2)", _HEALTH)
     add("/v2", "Server metadata: name, version, extensions (V2)", _ok("server metadata"))

@@ -51,6 +51,10 @@ def v2_routes(
     async def live(request: Request) -> Response:
         return _yes_no("live", True)
 
+    async def root(request: Request) -> Response:
+        # KServe's v1 protocol asks the root whether the server is alive.
+        return _json({"status": "alive"})
+
     async def ready(request: Request) -> Response:
         return _yes_no("ready", dataplane.ready())
 
@@ -95,6 +99,7 @@ def v2_routes(
         )
 
     routes = [
+        Route("/", root, methods=["GET"]),
         Route("/v2/health/live", live, methods=["GET"]),
         Route("/v2/health/ready", ready, methods=["GET"]),
         Route("/v2", server_metadata, methods=["GET"]),
