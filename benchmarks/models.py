@@ -160,6 +160,37 @@ def describe_cnn_as_image_model(version: Path, classes: int = CNN_CLASSES) -> Pa
     return manifest.write(version)
 
 
+def describe_mlp_with_training_stats(version: Path, info: ModelInfo, classes: int = 10) -> Path:
+    """Write the MLP's ``modelship.json`` with training statistics of inputs like the
+    benchmark's (uniform in [0, 1]), so drift monitoring does its full work on every sample."""
+    from modelship.data.fingerprint import input_stats
+    from modelship.manifest import Manifest
+    from modelship.signature import PREDICT_METHOD, Signature, TensorSpec
+
+    labels = [str(i) for i in range(classes)]
+    rng = np.random.default_rng(0)
+    x = rng.random((2000, *info.input_shape), dtype=np.float32)
+    y = rng.integers(0, classes, len(x))
+    stats = input_stats(x, y, labels)
+    stats["predicted_class_counts"] = stats["class_counts"]
+    manifest = Manifest(
+        name=info.name,
+        framework="onnx",
+        artifacts={"onnx": "model.onnx"},
+        signatures={
+            "serving_default": Signature(
+                inputs={info.input_name: TensorSpec("float32", (-1, *info.input_shape))},
+                outputs={info.output_name: TensorSpec("float32", (-1, classes))},
+                method_name=PREDICT_METHOD,
+            )
+        },
+        labels=labels,
+        data={"stats": stats},
+        version=int(version.name),
+    )
+    return manifest.write(version)
+
+
 def describe(name: str, path: Path) -> ModelInfo:
     """Read the first input's name and per-instance shape and the first output's name."""
     graph = onnx.load(str(path), load_external_data=False).graph
@@ -195,4 +226,7 @@ def prepare(work: Path, repo_root: Path) -> dict[str, ModelInfo]:
         build_cnn(cnn)
     if not (cnn.parent / "modelship.json").exists():
         describe_cnn_as_image_model(cnn.parent)
-    return {"mnist": describe("mnist", mnist), "cnn": describe("cnn", cnn)}
+    info = describe("mnist", mnist)
+    if not (mnist.parent / "modelship.json").exists():
+        describe_mlp_with_training_stats(mnist.parent, info)
+    return {"mnist": info, "cnn": describe("cnn", cnn)}

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Build modelship's images from deploy/*.Dockerfile with BuildKit.
 #
-# Usage: scripts/build-images.sh [options] [serving|training|jupyter|lb|serving-gpu|training-gpu ...]
+# Usage: scripts/build-images.sh [options] [serving|training|jupyter|lb|prometheus|serving-gpu|training-gpu ...]
 #   (default: serving lb)
 #   --base-image IMAGE  base of the images (default: modelship/base:bookworm if it exists,
-#                       else python:3.11-slim; the load balancer: that or debian:bookworm-slim)
+#                       else python:3.11-slim; the load balancer and Prometheus: that or
+#                       debian:bookworm-slim)
 #   --ca-bundle FILE    CA bundle for pip inside the build, passed as a BuildKit secret and never
 #                       stored in a layer (default: $PIP_CERT when it names a file)
 #   --wheelhouse DIR    install from the wheels in DIR only (no index); see build-wheelhouse.sh
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
     --wheelhouse) WHEELHOUSE=$2; shift ;;
     --prefix) PREFIX=$2; shift ;;
     --tag) TAG=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     *) IMAGES+=("$1") ;;
   esac
@@ -61,7 +62,7 @@ for image in "${IMAGES[@]}"; do
   [ -f "$dockerfile" ] || { echo "no $dockerfile" >&2; exit 2; }
   image_args=("${args[@]}")
   case "$image" in
-    lb) [ "$BASE" = python:3.11-slim ] && image_args=(--build-arg BASE_IMAGE=debian:bookworm-slim) ;;
+    lb|prometheus) [ "$BASE" = python:3.11-slim ] && image_args=(--build-arg BASE_IMAGE=debian:bookworm-slim) ;;
     *-gpu) image_args=("${args[@]:2}") ;;  # GPU images keep their CUDA base (see the Dockerfile)
   esac
   start=$(date +%s)

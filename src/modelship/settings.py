@@ -89,6 +89,12 @@ class ServeSettings(BaseSettings):
     num_request_iterations_for_warmup: int = Field(default=1, ge=0)
     # Where runtimes compute: auto (a GPU when the runtime's framework sees one), cpu, cuda[:N].
     device: str = "auto"
+    # Live drift of inputs and predicted classes against each version's training statistics:
+    # the share of requests summarised, and how many of the last sampled rows are compared.
+    enable_drift_monitoring: bool = True
+    drift_sampling_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    drift_window_rows: int = Field(default=1000, ge=1, le=100_000)
+    drift_min_rows: int = Field(default=100, ge=1)
     log_level: str = "info"
 
     @model_validator(mode="after")

@@ -39,6 +39,12 @@ def test_input_stats() -> None:
     assert stats["feature_mean"] == [0.25, 1.0]
     assert stats["feature_std"] == [0.25, 0.0]
     assert stats["class_counts"] == {"a": 0, "b": 2, "c": 0}
+    # Ten bins over [0, 1]: 0.0 in the first, 0.5 in the sixth, 1.0 (the maximum) in the last.
+    assert stats["histogram_bins"] == 10
+    assert stats["feature_histograms"] == [
+        [1, 0, 0, 0, 0, 1, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+    ]
 
 
 def test_input_stats_match_numpy_on_many_rows() -> None:
@@ -51,3 +57,14 @@ def test_input_stats_match_numpy_on_many_rows() -> None:
     np.testing.assert_allclose(stats["feature_std"], flat.std(axis=0), atol=2e-6)
     assert stats["std"] == pytest.approx(flat.std(), abs=2e-6)
     assert sum(stats["class_counts"].values()) == 10_000
+
+
+def test_feature_histograms_match_numpy_on_many_rows() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(9_000, 3)).astype(np.float32)  # more rows than one block
+    stats = input_stats(x, np.zeros(9_000, dtype=np.int64), ["a"])
+    edges = np.linspace(stats["min"], stats["max"], 11)
+    # The outer bins take all below or above (the recorded minimum and maximum are rounded).
+    edges[0], edges[-1] = -np.inf, np.inf
+    expected = [np.histogram(x[:, f], bins=edges)[0].tolist() for f in range(3)]
+    assert stats["feature_histograms"] == expected

@@ -297,6 +297,39 @@ def serve(
             "[env MODELSHIP_DEVICE; auto]",
         ),
     ] = None,
+    enable_drift_monitoring: Annotated[
+        bool | None,
+        _flag(
+            "--enable_drift_monitoring/--no_enable_drift_monitoring",
+            "--enable-drift-monitoring/--no-enable-drift-monitoring",
+            help="Compare sampled inputs and predicted classes with each version's training "
+            "statistics (modelship_input_drift, /monitoring/drift) [on]",
+        ),
+    ] = None,
+    drift_sampling_rate: Annotated[
+        float | None,
+        _flag(
+            "--drift_sampling_rate",
+            "--drift-sampling-rate",
+            help="Share of requests summarised for drift, in [0, 1] [0.05]",
+        ),
+    ] = None,
+    drift_window_rows: Annotated[
+        int | None,
+        _flag(
+            "--drift_window_rows",
+            "--drift-window-rows",
+            help="Drift compares the last this many sampled rows per version [1000]",
+        ),
+    ] = None,
+    drift_min_rows: Annotated[
+        int | None,
+        _flag(
+            "--drift_min_rows",
+            "--drift-min-rows",
+            help="Sampled rows a version needs before its drift is reported [100]",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(

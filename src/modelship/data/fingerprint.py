@@ -15,12 +15,15 @@ import numpy as np
 
 from modelship.data.dataset import Dataset
 
-__all__ = ["dataset_fingerprint", "fingerprint", "input_stats"]
+__all__ = ["HISTOGRAM_BINS", "bin_edges", "dataset_fingerprint", "fingerprint", "input_stats"]
 
 # Enough digits for drift checks, few enough to keep modelship.json readable.
 _DIGITS = 6
 # Rows per block when accumulating moments.
 _BLOCK = 4096
+# Equal-width bins over the training range, per feature: what a server compares live inputs
+# with (population stability index); ten is the usual choice for PSI.
+HISTOGRAM_BINS = 10
 
 
 def fingerprint(*arrays: np.ndarray[Any, Any]) -> str:
@@ -57,6 +60,25 @@ def _moments(flat: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarr
     return total, squares
 
 
+def bin_edges(low: float, high: float, bins: int = HISTOGRAM_BINS) -> np.ndarray[Any, Any]:
+    """The interior edges of ``bins`` equal-width bins over ``[low, high]`` (for digitize)."""
+    if high <= low:
+        high = low + 1.0
+    return np.linspace(low, high, bins + 1)[1:-1]
+
+
+def _feature_histograms(flat: np.ndarray[Any, Any], low: float, high: float) -> list[list[int]]:
+    """Per feature, how many rows fall in each of the equal-width bins over the training range."""
+    edges = bin_edges(low, high)
+    n_features = flat.shape[1]
+    offsets = np.arange(n_features, dtype=np.int64) * HISTOGRAM_BINS
+    counts = np.zeros(n_features * HISTOGRAM_BINS, dtype=np.int64)
+    for start in range(0, len(flat), _BLOCK):
+        bins = np.digitize(flat[start : start + _BLOCK], edges) + offsets
+        counts += np.bincount(bins.ravel(), minlength=counts.size)
+    return counts.reshape(n_features, HISTOGRAM_BINS).tolist()
+
+
 def input_stats(
     x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], labels: list[str]
 ) -> dict[str, Any]:
@@ -69,7 +91,9 @@ def input_stats(
 
     Returns:
         ``min``, ``max``, ``mean``, ``std`` over all values; ``feature_mean`` and
-        ``feature_std`` per flattened feature; ``class_counts`` per label name.
+        ``feature_std`` per flattened feature; ``feature_histograms``: per feature, the row
+        counts in ``histogram_bins`` equal-width bins over ``[min, max]``; ``class_counts``
+        per label name.
     """
     flat = np.asarray(x).reshape(len(x), -1)
     n = len(flat)
@@ -80,14 +104,18 @@ def input_stats(
     mean = float(total.sum() / flat.size)
     std = float(np.sqrt(max(float(squares.sum() / flat.size) - mean**2, 0.0)))
     counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(labels))
+    # Rounded first: a server rebuilds the bin edges from the rounded values in the manifest.
+    low, high = round(float(flat.min()), _DIGITS), round(float(flat.max()), _DIGITS)
     return {
         "n": n,
         "n_features": int(flat.shape[1]),
-        "min": round(float(flat.min()), _DIGITS),
-        "max": round(float(flat.max()), _DIGITS),
+        "min": low,
+        "max": high,
         "mean": round(mean, _DIGITS),
         "std": round(std, _DIGITS),
         "feature_mean": _round(feature_mean),
         "feature_std": _round(feature_std),
+        "histogram_bins": HISTOGRAM_BINS,
+        "feature_histograms": _feature_histograms(flat, low, high),
         "class_counts": {label: int(c) for label, c in zip(labels, counts, strict=True)},
     }

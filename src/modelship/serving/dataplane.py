@@ -37,6 +37,7 @@ from modelship.serving.inference import (
 )
 from modelship.serving.metrics import Metrics
 from modelship.serving.preprocess import ImageDecoder, image_spec
+from modelship.serving.tap import RequestTap
 from modelship.serving.topk import add_top_k
 from modelship.serving.workers.group import group_state
 from modelship.signature import DEFAULT_SIGNATURE, Arrays, Signature
@@ -70,6 +71,8 @@ class DataPlane:
         self.deadlines = Deadlines()
         # Set by the server: what keeps the registry in step with the repository and config.
         self.lifecycle: Lifecycle | None = None
+        # Set by the server: where sampled requests go for drift and request logging.
+        self.tap: RequestTap | None = None
 
     # -- inference ---------------------------------------------------------------------------
 
@@ -96,7 +99,8 @@ class DataPlane:
                 inputs = inputs(signature, image)
             self.limits.check_inputs(inputs.items())
             if image is None:
-                work = self.executor.run(served, name, conform_inputs(signature, inputs))
+                inputs = conform_inputs(signature, inputs)
+                work = self.executor.run(served, name, inputs)
             else:
                 work = self._decode_and_run(served, name, signature, inputs, image)
             if request.timeout is None:
@@ -105,6 +109,8 @@ class DataPlane:
                 outputs = await self.deadlines.run(
                     work, request.timeout, method, request.timeout_source
                 )
+            if self.tap is not None:
+                self.tap.offer(spec.name, served.version, served.manifest, name, inputs, outputs)
             if request.output_filter:
                 outputs = {o: outputs[o] for o in request.output_filter}
             labels = served.manifest.labels if served.manifest is not None else []

@@ -117,6 +117,30 @@ class Metrics:
             ["model", "version"],
             registry=self._own,
         )
+        # Drift of live inputs and predictions against training (modelship.serving.drift);
+        # with several workers a scrape shows the worst worker's window.
+        self.input_drift = Gauge(
+            "modelship_input_drift",
+            "Share of input features whose population stability index against the training "
+            "histogram passes 0.25, over the last sampled rows",
+            ["model", "version"],
+            registry=self._own,
+            multiprocess_mode="livemax",
+        )
+        self.prediction_drift = Gauge(
+            "modelship_prediction_drift",
+            "Population stability index of the predicted classes against those predicted on "
+            "the test split, over the last sampled rows",
+            ["model", "version"],
+            registry=self._own,
+            multiprocess_mode="livemax",
+        )
+        self.nonfinite_inputs = Counter(
+            "modelship_input_nonfinite_values",
+            "NaN or infinite values in sampled inputs",
+            ["model", "version"],
+            registry=self._own,
+        )
         # Triton's statistics extension reads these; recorded with the same cached lookup.
         self.statistics = InferenceStatistics()
         self._request_children: dict[
@@ -170,6 +194,15 @@ class Metrics:
         if child is None:
             child = self._queue_children[(model, version)] = self.queue.labels(model, str(version))
         child.set(rows)
+
+    def drift(self, kind: str, model: str, version: int, value: float) -> None:
+        """Set the ``input`` or ``prediction`` drift of one version (from the tap's thread)."""
+        gauge = self.input_drift if kind == "input" else self.prediction_drift
+        gauge.labels(model, str(version)).set(value)
+
+    def nonfinite_input(self, model: str, version: int, values: int) -> None:
+        """Count NaN or infinite values seen in one version's sampled inputs."""
+        self.nonfinite_inputs.labels(model, str(version)).inc(values)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric (all workers' when there are several)."""

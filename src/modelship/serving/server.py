@@ -22,6 +22,7 @@ from modelship.registry import Registry
 from modelship.serving.batcher import BatchingExecutor
 from modelship.serving.batching_params import read_batching_parameters
 from modelship.serving.dataplane import DataPlane
+from modelship.serving.drift import DriftMonitor
 from modelship.serving.executor import InferenceExecutor, ThreadExecutor
 from modelship.serving.grpc.server import grpc_lifespan, parse_channel_arguments
 from modelship.serving.grpc.tls import read_ssl_config
@@ -29,6 +30,7 @@ from modelship.serving.metrics import Metrics
 from modelship.serving.monitoring import metrics_paths
 from modelship.serving.preprocess import ImageDecoder
 from modelship.serving.rest.app import build_app
+from modelship.serving.tap import Monitor, RequestTap
 from modelship.serving.workers.group import WorkerGroup
 from modelship.serving.workers.supervisor import Supervisor, bind_socket
 from modelship.serving.workers.sync import GroupSync
@@ -64,14 +66,32 @@ def build_dataplane(settings: ServeSettings, group: WorkerGroup | None = None) -
     )
     limits = RequestLimits(settings.max_request_rows, settings.max_tensor_bytes)
     dataplane = DataPlane(registry, executor, metrics, images, limits)
+    dataplane.tap = build_tap(settings, metrics)
     try:
         # Polls the repository from now on.
         coordinator = GroupSync(group) if group is not None else None
         dataplane.lifecycle = start_lifecycle(registry, settings, coordinator)
     except BaseException:
         executor.close()
+        if dataplane.tap is not None:
+            dataplane.tap.close()
         raise
     return dataplane
+
+
+def build_tap(settings: ServeSettings, metrics: Metrics) -> RequestTap | None:
+    """What samples requests for the monitors that are on (None when none is)."""
+    monitors: list[Monitor] = []
+    if settings.enable_drift_monitoring and settings.drift_sampling_rate > 0:
+        monitors.append(
+            DriftMonitor(
+                metrics,
+                settings.drift_sampling_rate,
+                settings.drift_window_rows,
+                settings.drift_min_rows,
+            )
+        )
+    return RequestTap(monitors) if monitors else None
 
 
 def _exit_after_drain(signum: int, frame: FrameType | None) -> None:
@@ -142,6 +162,8 @@ def run_worker(
             lifecycle.stop()
         dataplane.executor.close()
         dataplane.images.close()
+        if dataplane.tap is not None:
+            dataplane.tap.close()
         if lifecycle is not None:  # drained: no request runs on a version any more
             lifecycle.manager.unload_all()
 

@@ -118,6 +118,13 @@ def _fit(
     return history
 
 
+def _predicted_counts(recipe: Recipe, dataset: Dataset) -> dict[str, int]:
+    """How often the trained model predicts each class on the test split."""
+    predicted = np.argmax(recipe.predict_proba(dataset.x_test), axis=1)
+    counts = np.bincount(predicted, minlength=len(dataset.labels))
+    return {label: int(c) for label, c in zip(dataset.labels, counts, strict=True)}
+
+
 def run_training(
     recipe: Recipe,
     dataset: Dataset,
@@ -174,7 +181,11 @@ def run_training(
             "n_train": len(dataset.x_train),
             "n_test": len(dataset.x_test),
             "input": "28x28 grayscale pixels in [0, 1], flattened row-major to 784 values",
-            "stats": input_stats(dataset.x_train, dataset.y_train, dataset.labels),
+            "stats": {
+                **input_stats(dataset.x_train, dataset.y_train, dataset.labels),
+                # What a server compares the classes it predicts live with.
+                "predicted_class_counts": _predicted_counts(recipe, dataset),
+            },
         },
         code_version=code_version(),
         framework_versions={

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelship.errors import ModelshipError
 from modelship.serving.dataplane import DataPlane
+from modelship.serving.rest.drift import drift_routes
 from modelship.serving.rest.errors import (
     JSON_HEADER,
     REPLICA_HEADER,
@@ -110,6 +111,7 @@ def build_app(
     routes: list[BaseRoute] = [
         *tf_serving_routes(dataplane, max_body_bytes, timeout),
         *metrics_routes(dataplane.metrics, metrics_paths),
+        *drift_routes(dataplane),
         *v2_routes(dataplane, max_body_bytes, timeout),
         *(extra_routes or []),
         *openapi_routes(),

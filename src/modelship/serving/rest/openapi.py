@@ -140,6 +140,9 @@ def _paths() -> _Json:
     metrics = _ok("metrics", content={"text/plain": {}})
     for path in DEFAULT_METRICS_PATHS:
         add(path, "Prometheus metrics in the text exposition format", metrics)
+    drift = "Live drift of inputs and predicted classes against training, per version"
+    add("/monitoring/drift", drift, "sampling_rate and versions")
+    add("/monitoring/drift/{model}", drift + ", of one model", "sampling_rate and versions")
     add("/openapi.json", "This OpenAPI document", _ok("the document"))
     add("/docs", "A viewer of this document", _ok("an HTML page"))
     return paths
