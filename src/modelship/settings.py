@@ -59,6 +59,11 @@ class ServeSettings(BaseSettings):
     max_image_pixels: int = Field(default=DEFAULT_MAX_IMAGE_PIXELS, ge=1)
     max_image_side: int = Field(default=DEFAULT_MAX_IMAGE_SIDE, ge=1)
     max_image_request_bytes: int = Field(default=DEFAULT_MAX_IMAGE_REQUEST_BYTES, ge=1024)
+    # Slow and idle HTTP clients: the time a request's headers and body may take to arrive,
+    # the time a keep-alive connection may stay idle, and the open connections per worker.
+    rest_request_read_timeout_seconds: float = Field(default=60.0, gt=0)
+    rest_idle_timeout_seconds: int = Field(default=5, ge=1)
+    rest_max_connections: int = Field(default=1000, ge=1)
     file_system_poll_wait_seconds: float = Field(default=1.0, ge=0)
     model_config_file_poll_wait_seconds: float = Field(default=0.0, ge=0)
     enable_batching: bool = False

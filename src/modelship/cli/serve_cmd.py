@@ -114,6 +114,30 @@ def serve(
             help="Most decoded bytes of one request's images together [536870912]",
         ),
     ] = None,
+    rest_request_read_timeout_seconds: Annotated[
+        float | None,
+        _flag(
+            "--rest_request_read_timeout_seconds",
+            "--rest-request-read-timeout-seconds",
+            help="Seconds a request's headers and body may take to arrive; slower: 408 [60]",
+        ),
+    ] = None,
+    rest_idle_timeout_seconds: Annotated[
+        int | None,
+        _flag(
+            "--rest_idle_timeout_seconds",
+            "--rest-idle-timeout-seconds",
+            help="Seconds an idle keep-alive REST connection stays open [5]",
+        ),
+    ] = None,
+    rest_max_connections: Annotated[
+        int | None,
+        _flag(
+            "--rest_max_connections",
+            "--rest-max-connections",
+            help="Open REST connections per worker; more are answered 503 and closed [1000]",
+        ),
+    ] = None,
     intra_op_threads: Annotated[
         int | None,
         _flag(

@@ -30,6 +30,7 @@ from modelship.serving.metrics import Metrics
 from modelship.serving.monitoring import metrics_paths
 from modelship.serving.preprocess import ImageDecoder
 from modelship.serving.rest.app import build_app
+from modelship.serving.rest.connections import DrainingServer, guarded_protocol
 from modelship.serving.tap import Monitor, RequestTap
 from modelship.serving.workers.group import WorkerGroup
 from modelship.serving.workers.supervisor import Supervisor, bind_socket
@@ -139,10 +140,13 @@ def run_worker(
     config = uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(
+            settings.rest_request_read_timeout_seconds, settings.rest_max_connections
+        ),
         access_log=False,
         log_level=settings.log_level,
         timeout_graceful_shutdown=30,
+        timeout_keep_alive=settings.rest_idle_timeout_seconds,
         # Connections beyond what a worker can answer wait in the kernel, not in Python.
         backlog=2048,
     )
@@ -154,7 +158,7 @@ def run_worker(
     logger.info("REST API at http://%s:%d/v1/models/%s (pid %d)", host, port, shown, os.getpid())
     _exit_zero_after_drain()
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        DrainingServer(config, sock).serve_forever()
     finally:
         sock.close()
         lifecycle = dataplane.lifecycle
