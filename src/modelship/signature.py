@@ -8,6 +8,7 @@ answer in TF Serving's shape and the Open Inference Protocol's at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,13 @@ class Signature:
     method_name: str = PREDICT_METHOD
     name: str = DEFAULT_SIGNATURE
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def fixed_batch(self) -> int | None:
+        """The batch size the model was exported with, when its inputs declare one (an ONNX
+        batch dimension of 1, ``torch.export`` without a dynamic batch); None when it varies."""
+        sizes = {spec.shape[0] for spec in self.inputs.values() if spec.shape and spec.shape[0] > 0}
+        return min(sizes) if sizes else None
 
     def to_json(self) -> dict[str, Any]:
         return {

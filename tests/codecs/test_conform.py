@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -40,3 +42,78 @@ def test_batch_sizes_must_agree() -> None:
 def test_strings_are_refused_for_numbers() -> None:
     with pytest.raises(InvalidInput, match="numbers"):
         conform_inputs(FLAT, {"images": np.array([["x"] * 784])})
+
+
+INT_INPUT = Signature(inputs={"ids": TensorSpec("int64", (-1, 2))}, outputs={})
+SMALL_INT_INPUT = Signature(inputs={"ids": TensorSpec("int32", (-1, 2))}, outputs={})
+FLOAT_INPUT = Signature(inputs={"x": TensorSpec("float32", (-1, 2))}, outputs={})
+
+
+@pytest.mark.parametrize(
+    ("signature", "value", "words"),
+    [
+        (INT_INPUT, np.array([[1.0, 3.5]]), "3.5 is not one"),
+        (INT_INPUT, np.array([[1.0, np.nan]]), "nan is not one"),
+        (INT_INPUT, np.array([[1.0, 1e20]]), "1e+20 is not one"),
+        (SMALL_INT_INPUT, np.array([[1, 2**40]]), f"{2**40} is not one"),
+        (SMALL_INT_INPUT, np.array([[1, -(2**40)]]), "-2147483648..2147483647"),
+    ],
+)
+def test_a_value_an_integer_input_would_change_is_refused(
+    signature: Signature, value: np.ndarray, words: str
+) -> None:
+    name = next(iter(signature.inputs))
+    with pytest.raises(InvalidInput, match=re.escape(words)):
+        conform_inputs(signature, {name: value})
+
+
+def test_whole_numbers_are_cast_to_an_integer_input() -> None:
+    out = conform_inputs(INT_INPUT, {"ids": np.array([[1.0, -3.0]])})
+    assert out["ids"].dtype == np.int64
+    assert out["ids"].tolist() == [[1, -3]]
+
+
+@pytest.mark.parametrize(
+    ("signature", "dtype"),
+    [
+        (INT_INPUT, np.int32),
+        (INT_INPUT, np.uint8),
+        (SMALL_INT_INPUT, np.int16),
+        (FLOAT_INPUT, np.float16),
+    ],
+)
+def test_a_declared_datatype_that_widens_without_loss_is_accepted(
+    signature: Signature, dtype: type
+) -> None:
+    name = next(iter(signature.inputs))
+    out = conform_inputs(signature, {name: np.ones((1, 2), dtype)}, declared=True)
+    assert out[name].dtype == signature.inputs[name].numpy_dtype
+    assert out[name].tolist() == [[1, 1]]
+
+
+@pytest.mark.parametrize(
+    ("signature", "dtype", "words"),
+    [
+        (INT_INPUT, np.float32, "takes INT64 (int64), the request sent FP32"),
+        (SMALL_INT_INPUT, np.int64, "takes INT32 (int32), the request sent INT64"),
+        (INT_INPUT, np.uint64, "the request sent UINT64"),
+        (FLOAT_INPUT, np.float64, "takes FP32 (float32), the request sent FP64"),
+        (FLOAT_INPUT, np.int32, "the request sent INT32"),
+        (FLOAT_INPUT, np.bool_, "the request sent BOOL"),
+    ],
+)
+def test_a_declared_datatype_that_differs_is_refused(
+    signature: Signature, dtype: type, words: str
+) -> None:
+    name = next(iter(signature.inputs))
+    with pytest.raises(InvalidInput, match=re.escape(words)):
+        conform_inputs(signature, {name: np.ones((1, 2), dtype)}, declared=True)
+
+
+def test_a_fixed_batch_takes_exactly_that_many_examples() -> None:
+    signature = Signature(inputs={"x": TensorSpec("float32", (1, 2))}, outputs={})
+    assert signature.fixed_batch == 1
+    assert conform_inputs(signature, {"x": np.ones((1, 2), np.float32)})["x"].shape == (1, 2)
+    with pytest.raises(InvalidInput, match="fixed batch of 1 example"):
+        conform_inputs(signature, {"x": np.ones((2, 2), np.float32)})
+    assert FLOAT_INPUT.fixed_batch is None

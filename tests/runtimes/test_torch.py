@@ -10,10 +10,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from modelship.errors import BadConfig
+from modelship.errors import BadConfig, InvalidInput
 from modelship.manifest import Manifest
 from modelship.runtimes import RuntimeOptions, detect_runtime, load_runtime
 from modelship.runtimes.torch import load_torch
+from modelship.signature import Signature, TensorSpec
 from modelship.training import TrainResult
 from modelship.training.torch_export import load_program
 from modelship.training.torch_mlp import MnistMLP, SoftmaxModel
@@ -120,3 +121,43 @@ def test_the_runtime_computes_on_the_device_asked_for(native_only: Path) -> None
 def test_a_gpu_that_is_not_there_fails_the_load(native_only: Path) -> None:
     with pytest.raises(BadConfig, match="--device cuda: no CUDA GPU found"):
         load_runtime(native_only, options=RuntimeOptions(device="cuda"))
+
+
+class _Lookup(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = torch.nn.Embedding(10, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.table(ids).sum(1)
+
+
+def test_what_the_module_refuses_is_invalid_input_with_its_reason(tmp_path: Path) -> None:
+    program = torch.export.export(_Lookup().eval(), (torch.zeros(1, 3, dtype=torch.long),))
+    torch.export.save(program, str(tmp_path / "model.pt2"))
+    # A manifest claiming a dynamic batch: the program's own guard has the last word.
+    signature = Signature(
+        {"ids": TensorSpec("int64", (-1, 3))}, {"v": TensorSpec("float32", (-1, 2))}
+    )
+    runtime = load_torch(
+        tmp_path, Manifest(name="m", framework="torch", signatures={"serving_default": signature})
+    )
+    ok = runtime.predict("serving_default", {"ids": np.zeros((1, 3), np.int64)})
+    assert ok["v"].shape == (1, 2)
+    with pytest.raises(
+        InvalidInput, match=r"refused the input: Guard failed: ids.size\(\)\[0\] == 1"
+    ):
+        runtime.predict("serving_default", {"ids": np.zeros((2, 3), np.int64)})
+    with pytest.raises(InvalidInput, match="refused the input: index out of range"):
+        runtime.predict("serving_default", {"ids": np.array([[1, 2, 30]], np.int64)})
+
+
+def test_a_program_without_a_manifest_reports_its_real_output_dtype_and_shape(
+    tmp_path: Path,
+) -> None:
+    program = torch.export.export(_Lookup().eval(), (torch.zeros(1, 3, dtype=torch.long),))
+    torch.export.save(program, str(tmp_path / "model.pt2"))
+    signature = load_torch(tmp_path).signatures["serving_default"]
+    assert signature.inputs == {"ids": TensorSpec("int64", (1, 3))}
+    assert signature.outputs == {"output_0": TensorSpec("float32", (1, 2))}
+    assert signature.fixed_batch == 1

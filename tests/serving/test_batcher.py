@@ -190,3 +190,21 @@ def test_runtime_failures_reach_every_caller_of_the_batch(pair: ServedVersion) -
         asyncio.run(main())
     finally:
         executor.close()
+
+
+def test_a_fixed_batch_model_is_never_given_more_rows_than_it_was_exported_with(
+    tmp_path: Path,
+) -> None:
+    served = _served(tmp_path, "fixed", two_in_two_out(batch=1))
+    assert served.require_runtime().signatures["serving_default"].fixed_batch == 1
+    recording = _record(served)
+    params = BatchingParameters(
+        max_batch_size=8, batch_timeout_micros=20_000, allowed_batch_sizes=(4, 8)
+    )
+    executor = BatchingExecutor(params)
+    try:
+        asyncio.run(_run_many(executor, served, [1] * 12))
+    finally:
+        executor.close()
+        unload_version(served)
+    assert [s["a"][0] for s in recording.shapes] == [1] * 12

@@ -1,5 +1,14 @@
 """Checks and coerces request tensors against a signature, whatever protocol they came from;
-messages say what was expected and what arrived."""
+messages say what was expected and what arrived.
+
+Values are never changed silently: a cast to an integer type refuses a value it would truncate
+or wrap (``3.5``, ``1e20`` for ``int32``). A tensor whose datatype the client declared (the Open
+Inference Protocol's ``FP32``, ``INT64``...) must carry the signature's datatype, or one that
+widens to it without loss: a narrower integer of the same signedness, an unsigned integer into
+a wider signed one, a narrower float (``INT32`` into ``INT64``, ``UINT8`` into ``INT16``,
+``FP16`` into ``FP32``). Anything else (``FP32`` for ``INT64``, ``FP64`` for ``FP32``) is
+refused, as Triton refuses it. Untyped JSON numbers (TF Serving's REST API) are cast.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +16,25 @@ from typing import Any
 
 import numpy as np
 
+from modelship.codecs.dtypes import v2_datatype
 from modelship.errors import InvalidInput
 from modelship.signature import Arrays, Signature, TensorSpec
 
-__all__ = ["batch_size", "conform_inputs"]
+__all__ = ["batch_size", "conform_inputs", "exact_cast"]
 
 
-def conform_inputs(signature: Signature, inputs: Arrays) -> Arrays:
+def conform_inputs(signature: Signature, inputs: Arrays, declared: bool = False) -> Arrays:
     """Return ``inputs`` cast and shaped as ``signature`` declares.
 
     An example whose element count matches the declared shape is reshaped (a 28x28 image for a
     784-wide input and vice versa); anything else is refused with both shapes in the message.
+    ``declared``: the client named each input's datatype, which must then match (see above).
+    A model exported with a fixed batch size takes exactly that many examples.
     """
     expected = signature.inputs
     if inputs.keys() != expected.keys():
         _refuse_names(signature, inputs)
-    out = {name: _conform(name, expected[name], inputs[name]) for name in expected}
+    out = {name: _conform(name, expected[name], inputs[name], declared) for name in expected}
     if len(out) > 1:
         batch_size(out)
     return out
@@ -49,9 +61,13 @@ def batch_size(inputs: Arrays) -> int:
     return distinct.pop() if distinct else 0
 
 
-def _conform(name: str, spec: TensorSpec, value: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+def _conform(
+    name: str, spec: TensorSpec, value: np.ndarray[Any, Any], declared: bool
+) -> np.ndarray[Any, Any]:
     want = spec.numpy_dtype
     if value.dtype != want:
+        if declared:
+            _require_widening(name, value.dtype, want)
         value = _cast(name, value, want)
     if value.ndim == 0:
         raise InvalidInput(f"input {name!r} must have a batch dimension; got a scalar")
@@ -59,6 +75,12 @@ def _conform(name: str, spec: TensorSpec, value: np.ndarray[Any, Any]) -> np.nda
         raise InvalidInput(f"input {name!r} is empty: send at least one example")
     if len(spec.shape) == 0:
         return value
+    if spec.shape[0] > 0 and value.shape[0] != spec.shape[0]:
+        raise InvalidInput(
+            f"input {name!r}: this model was exported with a fixed batch of {spec.shape[0]} "
+            f"example(s) and got {value.shape[0]}; send {spec.shape[0]} per request, or "
+            "export it with a dynamic batch dimension"
+        )
     dims = spec.shape[1:]
     got = value.shape[1:]
     if len(got) == len(dims) and all(d < 0 or d == g for d, g in zip(dims, got, strict=True)):
@@ -88,7 +110,42 @@ def _cast(name: str, value: np.ndarray[Any, Any], want: np.dtype[Any]) -> np.nda
         )
     if value.dtype.kind in "US" and want.kind != "O":
         raise InvalidInput(f"input {name!r} must hold {want.name} numbers, not strings")
+    return exact_cast(name, value, want)
+
+
+def exact_cast(name: str, value: np.ndarray[Any, Any], want: np.dtype[Any]) -> np.ndarray[Any, Any]:
+    """``value`` as ``want``; InvalidInput if a value would change (truncated, wrapped)."""
     try:
-        return value.astype(want, copy=False)
+        with np.errstate(invalid="ignore", over="ignore"):
+            cast = value.astype(want, copy=False)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"input {name!r} cannot be read as {want.name}: {exc}") from exc
+    if want.kind in "iub" and not np.can_cast(value.dtype, want, "safe"):
+        # Casting truncates 3.5 to 3 and wraps 2**40 into int32: refuse what would change.
+        changed = cast != value  # NaN differs from everything, so it is refused too
+        if changed.any():
+            bad = value[changed].reshape(-1)[0].item()
+            raise InvalidInput(
+                f"input {name!r}: data must be {want.name} values; {bad!r} is not one "
+                f"(whole numbers within {_range(want)})"
+            )
+    return cast
+
+
+def _range(want: np.dtype[Any]) -> str:
+    if want.kind == "b":
+        return "0..1"
+    info = np.iinfo(want)
+    return f"{info.min}..{info.max}"
+
+
+def _require_widening(name: str, got: np.dtype[Any], want: np.dtype[Any]) -> None:
+    """Refuse a declared datatype that is not ``want`` nor widens to it without loss."""
+    kinds = {"i": "i", "u": "ui", "f": "f"}.get(got.kind, "")
+    if want.kind in kinds and np.can_cast(got, want, "safe"):
+        return
+    raise InvalidInput(
+        f"input {name!r}: the signature takes {v2_datatype(want.name)} "
+        f"({want.name}), the request sent {v2_datatype(got.name)}; convert it before sending "
+        "(a narrower type of the same kind is accepted)"
+    )

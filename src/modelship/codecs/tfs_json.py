@@ -143,6 +143,9 @@ def to_array(name: str, value: Any, signature: Signature) -> np.ndarray[Any, Any
         )
     if binary or (dtype is not None and dtype.kind == "O"):
         return _to_bytes_array(name, value)
+    if dtype is not None and dtype.kind in "iub":
+        # Read as JSON wrote them: conform refuses 3.5 or 1e20 rather than truncate them.
+        dtype = None
     try:
         return np.asarray(value, dtype=dtype)
     except ValueError as exc:

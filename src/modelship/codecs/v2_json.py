@@ -14,6 +14,7 @@ import orjson
 from modelship.codecs import dtypes
 from modelship.codecs.bytes_framing import raw_bytes, split_bytes
 from modelship.codecs.classification import classification_count
+from modelship.codecs.conform import exact_cast
 from modelship.codecs.limits import element_count
 from modelship.errors import InvalidInput
 from modelship.signature import Arrays
@@ -148,9 +149,15 @@ def _from_json(name: str, data: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, An
         out[:] = [v.encode() for v in items]
         return out
     try:
-        return np.asarray(data, dtype=dtype).reshape(-1)
+        if dtype.kind not in "iub":
+            return np.asarray(data, dtype=dtype).reshape(-1)
+        # Read as JSON wrote them, then cast refusing what would change (3.5, 2**40 for INT32).
+        natural = np.asarray(data)
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInput(f"input {name!r}: data must be {dtype.name} values: {exc}") from exc
+    if natural.dtype.kind not in "iubf":
+        raise InvalidInput(f"input {name!r}: data must be {dtype.name} values")
+    return exact_cast(name, natural, dtype).reshape(-1)
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:

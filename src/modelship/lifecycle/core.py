@@ -49,8 +49,9 @@ def start_lifecycle(
     the worker group's side of this process (``--workers`` > 1).
 
     Raises:
-        BadConfig: a configured model has no version that can serve; the message says which
-            and why, so ``serve`` exits with it instead of serving nothing.
+        BadConfig: no configured model has a version that can serve; the message says why,
+            so ``serve`` exits with it instead of serving nothing. Models that cannot serve
+            beside others that can are logged, and their status says why.
     """
     lifecycle = Lifecycle(registry, settings, configs_from_settings(settings), coordinator)
     # A process that replaces a dead one serves what its peers serve: the last reload request
@@ -147,23 +148,31 @@ class Lifecycle:
             self.apply_config(configs)
 
     def require_available(self) -> None:
-        """Raise :class:`BadConfig` unless every configured model has an AVAILABLE version."""
-        for config in self.source.configs:
-            entry = self.registry.model(config.name)
-            if entry.latest_available() is not None:
-                continue
-            v = max(entry.versions.values(), key=lambda v: v.version, default=None)
-            if v is not None:  # the newest version tried, with why it failed
-                raise BadConfig(
-                    f"cannot serve {config.name} version {v.version} from {v.path}: "
-                    f"{v.error_message or v.state}"
-                )
-            base = config.base_path
-            hint = "" if base.is_dir() else " (the directory does not exist)"
-            raise BadConfig(
-                f"no model version found under {base}{hint}: expected numbered directories "
-                f"like {base}/1/model.onnx; train one with `modelship train`"
+        """Raise :class:`BadConfig` when no configured model has an AVAILABLE version; each model
+        that cannot serve is logged (its version status says why) and the others serve."""
+        problems = [problem for config in self.source.configs if (problem := self._problem(config))]
+        if problems and len(problems) == len(self.source.configs):
+            raise BadConfig("; ".join(problems))
+        for problem in problems:
+            logger.error("%s; serving the other models", problem)
+
+    def _problem(self, config: ModelConfig) -> str:
+        """Why ``config``'s model has no AVAILABLE version ("" when it has one)."""
+        entry = self.registry.model(config.name)
+        if entry.latest_available() is not None:
+            return ""
+        v = max(entry.versions.values(), key=lambda v: v.version, default=None)
+        if v is not None:  # the newest version tried, with why it failed
+            return (
+                f"cannot serve {config.name} version {v.version} from {v.path}: "
+                f"{v.error_message or v.state}"
             )
+        base = config.base_path
+        hint = "" if base.is_dir() else " (the directory does not exist)"
+        return (
+            f"no model version found under {base}{hint}: expected numbered directories "
+            f"like {base}/1/model.onnx; train one with `modelship train`"
+        )
 
     def _jobs(self) -> list[Job]:
         """(wait, action) of each periodic job; jobs whose wait is 0 do not run."""

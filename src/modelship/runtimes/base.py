@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from modelship.errors import InvalidInput
 from modelship.signature import Arrays, Signature
 
-__all__ = ["Arrays", "Runtime"]
+__all__ = ["Arrays", "Runtime", "refused_input"]
+
+
+def refused_input(reason: object) -> InvalidInput:
+    """The error for inputs that pass the signature but that the model itself refuses (an id
+    past an embedding's rows, a shape the graph cannot reshape): the client's to fix, so a
+    400 / INVALID_ARGUMENT with the runtime's own reason, on one line."""
+    text = " ".join(str(reason).split()) or type(reason).__name__
+    return InvalidInput(f"the model refused the input: {text}")
 
 
 class Runtime(Protocol):

@@ -7,6 +7,7 @@ GPU without that provider, it serves on the CPU and says so once per process.
 from __future__ import annotations
 
 import logging
+import re
 import statistics
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ import onnxruntime as ort
 from modelship.devices import parse_device
 from modelship.errors import BadConfig
 from modelship.manifest import Manifest
-from modelship.runtimes.base import Arrays
+from modelship.runtimes.base import Arrays, refused_input
 from modelship.signature import DEFAULT_SIGNATURE, PREDICT_METHOD, Signature, TensorSpec
 
 __all__ = ["SMALL_MODEL_SECONDS", "OnnxRuntime", "auto_threads", "probe_inputs", "providers_for"]
@@ -33,6 +34,11 @@ _fallback_warned = False
 # count is left to the runtime: splitting so short a run over a pool costs more than it saves,
 # and stalls the event loop that runs such models inline (benchmarks/results/PROFILE.md, 5).
 SMALL_MODEL_SECONDS = 0.0005
+
+_ORT_ERRORS = ort.capi.onnxruntime_pybind11_state
+_ORT_INVALID = _ORT_ERRORS.InvalidArgument
+_ORT_FAILED = (_ORT_ERRORS.Fail, _ORT_ERRORS.RuntimeException)
+_ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
 
 # ONNX Runtime's type strings -> numpy dtype names
 _ORT_TYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(string)": "object"}
@@ -74,7 +80,17 @@ class OnnxRuntime:
         self._output_names = list(outputs)
 
     def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
-        results = self._session.run(self._output_names, inputs)
+        try:
+            results = self._session.run(self._output_names, inputs)
+        except _ORT_INVALID as exc:
+            raise refused_input(_ORT_PREFIX.sub("", str(exc))) from exc
+        except _ORT_FAILED as exc:
+            # A node failing on these values (a Reshape that does not fit) is the input's
+            # doing; a failed allocation or anything else stays a server error.
+            text = str(exc)
+            if "while running" not in text or "alloc" in text.lower():
+                raise
+            raise refused_input(_ORT_PREFIX.sub("", text)) from exc
         return dict(zip(self._output_names, map(np.asarray, results), strict=True))
 
     @property

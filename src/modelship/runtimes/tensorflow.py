@@ -18,7 +18,7 @@ import numpy as np
 from modelship.devices import choose_device
 from modelship.errors import BadConfig, RuntimeUnavailable
 from modelship.manifest import Manifest
-from modelship.runtimes.base import Arrays
+from modelship.runtimes.base import Arrays, refused_input
 from modelship.signature import DEFAULT_SIGNATURE, Signature, TensorSpec
 
 __all__ = [
@@ -163,18 +163,25 @@ class TensorFlowRuntime:
     def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
         tf = self._tf
         specs = self.signatures[signature_name].inputs
-        tensors = {
-            name: tf.convert_to_tensor(
-                value, dtype=tf.string if specs[name].dtype == "object" else specs[name].dtype
-            )
-            for name, value in inputs.items()
-        }
-        function = self._loaded.signatures[signature_name]
-        if self._placement is None:
-            results = function(**tensors)
-        else:
-            with tf.device(self._placement):
+        try:
+            tensors = {
+                name: tf.convert_to_tensor(
+                    value, dtype=tf.string if specs[name].dtype == "object" else specs[name].dtype
+                )
+                for name, value in inputs.items()
+            }
+            function = self._loaded.signatures[signature_name]
+            if self._placement is None:
                 results = function(**tensors)
+            else:
+                with tf.device(self._placement):
+                    results = function(**tensors)
+        except (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as exc:
+            # An op refusing these values (an id past a lookup table, a failed reshape).
+            raise refused_input(exc.message) from exc
+        except (TypeError, ValueError) as exc:
+            # The concrete function's own shape check, before any op runs.
+            raise refused_input(exc) from exc
         return {name: np.asarray(tensor.numpy()) for name, tensor in results.items()}
 
     def close(self) -> None:

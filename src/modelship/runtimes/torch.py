@@ -15,7 +15,7 @@ import numpy as np
 from modelship.devices import torch_device
 from modelship.errors import BadConfig, InvalidInput, RuntimeUnavailable
 from modelship.manifest import Manifest
-from modelship.runtimes.base import Arrays
+from modelship.runtimes.base import Arrays, refused_input
 from modelship.signature import DEFAULT_SIGNATURE, Signature, TensorSpec
 
 __all__ = ["TorchRuntime", "load_torch"]
@@ -54,11 +54,19 @@ class TorchRuntime:
                     # Copies queued together, then one wait for all of them.
                     values = [value.to("cpu", non_blocking=True) for value in values]
                     torch.cuda.synchronize(self.device)
-        except torch.cuda.OutOfMemoryError:
+        except torch.OutOfMemoryError:
             # Give the failed batch's cached blocks back before the next request needs them.
             del tensors
-            torch.cuda.empty_cache()
+            if self._on_gpu:
+                torch.cuda.empty_cache()
             raise
+        except (IndexError, ValueError, AssertionError, RuntimeError) as exc:
+            # What a module raises on values it cannot take: an index past an embedding, a
+            # failed export guard (``x.size()[0] == 1``), shapes a matmul refuses. A CUDA
+            # error is the device's failure, not the request's.
+            if "CUDA error" in str(exc):
+                raise
+            raise refused_input(exc) from exc
         if len(values) != len(signature.outputs):
             raise BadConfig(
                 f"the model returned {len(values)} outputs, its signature names "
@@ -80,11 +88,24 @@ def _signatures_from_program(program: Any) -> dict[str, Signature]:
         if spec.kind.name != "USER_INPUT":
             continue
         meta = program.graph.find_nodes(op="placeholder", target=spec.arg.name)[0].meta["val"]
-        shape = tuple(d if isinstance(d, int) else -1 for d in meta.shape)
-        inputs[spec.arg.name] = TensorSpec(str(meta.dtype).removeprefix("torch."), shape)
-    n_outputs = len(program.graph_signature.user_outputs)
-    outputs = {f"output_{i}": TensorSpec("float32", (-1,)) for i in range(n_outputs)}
+        inputs[spec.arg.name] = _tensor_spec(meta)
+    (output_node,) = program.graph.find_nodes(op="output")
+    values = {getattr(node, "name", None): node for node in output_node.args[0]}
+    outputs: dict[str, TensorSpec] = {}
+    for spec in program.graph_signature.output_specs:
+        if spec.kind.name != "USER_OUTPUT":
+            continue
+        node = values.get(getattr(spec.arg, "name", None))
+        outputs[f"output_{len(outputs)}"] = _tensor_spec(node.meta.get("val") if node else None)
     return {DEFAULT_SIGNATURE: Signature(inputs, outputs)}
+
+
+def _tensor_spec(meta: Any) -> TensorSpec:
+    """A graph value's dtype and shape (symbolic dimensions as -1); float32 [-1] if unknown."""
+    if meta is None or not hasattr(meta, "shape"):
+        return TensorSpec("float32", (-1,))
+    shape = tuple(d if isinstance(d, int) else -1 for d in meta.shape)
+    return TensorSpec(str(meta.dtype).removeprefix("torch."), shape)
 
 
 def load_torch(

@@ -47,11 +47,13 @@ class _Task:
 class _Queue:
     """The waiting tasks of one served version and signature."""
 
-    def __init__(self, served: ServedVersion, signature_name: str) -> None:
+    def __init__(self, served: ServedVersion, signature_name: str, limit: int) -> None:
         self.served = served
         self.signature_name = signature_name
         self.tasks: deque[_Task] = deque()
         self.rows = 0
+        # The most rows one batch may hold: max_batch_size, or the model's fixed batch size.
+        self.limit = limit
 
 
 def _resolve(future: asyncio.Future[Arrays], result: Arrays | BaseException) -> None:
@@ -88,7 +90,9 @@ class BatchingExecutor:
             runtime = served.require_runtime()
             return await loop.run_in_executor(None, runtime.predict, signature_name, inputs)
         rows = _rows(inputs)
-        step = self.params.max_batch_size
+        fixed = _fixed_batch(served, signature_name)
+        # A model exported with a fixed batch takes exactly that many rows: never merge past it.
+        step = min(self.params.max_batch_size, fixed or self.params.max_batch_size)
         tasks = [
             _Task(
                 {n: a[start : start + step] for n, a in inputs.items()},
@@ -103,7 +107,7 @@ class BatchingExecutor:
             key = (id(served), signature_name)
             queue = self._queues.get(key)
             if queue is None or queue.served is not served:
-                queue = self._queues[key] = _Queue(served, signature_name)
+                queue = self._queues[key] = _Queue(served, signature_name, step)
             if queue.rows + rows > self._capacity:
                 raise ResourceExhausted(
                     f"the batch queue of {served.model} version {served.version} is full "
@@ -153,7 +157,7 @@ class BatchingExecutor:
                 continue
             head = queue.tasks[0].enqueued
             deadline = head + self._timeout
-            if queue.rows >= self.params.max_batch_size or deadline <= now or self._closed:
+            if queue.rows >= queue.limit or deadline <= now or self._closed:
                 if due is None or head < due.tasks[0].enqueued:
                     due = queue
             else:
@@ -166,7 +170,7 @@ class BatchingExecutor:
         pad = self.params.pad_variable_length_inputs
         while due.tasks:
             nxt = due.tasks[0]
-            if rows + nxt.rows > self.params.max_batch_size:
+            if rows + nxt.rows > due.limit:
                 break
             if nxt.key != batch[0].key and not (pad and _same_rank(nxt, batch[0])):
                 break
@@ -183,7 +187,7 @@ class BatchingExecutor:
         rows = sum(t.rows for t in live)
         try:
             runtime = queue.served.require_runtime()
-            inputs = self._merge(live, rows)
+            inputs = self._merge(live, rows, queue.limit)
             outputs = runtime.predict(queue.signature_name, inputs)
             for name, value in outputs.items():
                 if value.ndim == 0 or value.shape[0] < rows:
@@ -202,10 +206,13 @@ class BatchingExecutor:
             _deliver(task, {name: value[offset:end] for name, value in outputs.items()})
             offset = end
 
-    def _merge(self, batch: list[_Task], rows: int) -> Arrays:
-        """One array per input: the tasks' rows in order, padded as the parameters ask."""
+    def _merge(self, batch: list[_Task], rows: int, limit: int) -> Arrays:
+        """One array per input: the tasks' rows in order, padded as the parameters ask (never
+        past ``limit``, the model's fixed batch size when it has one)."""
         merged: Arrays = {}
         target = self.params.padded_size(rows)
+        if target > limit:
+            target = rows
         for name in batch[0].inputs:
             parts = [t.inputs[name] for t in batch]
             if self.params.pad_variable_length_inputs:
@@ -225,6 +232,11 @@ def _deliver(task: _Task, result: Arrays | BaseException) -> None:
     # A closed loop means the caller's server is gone: nobody to answer.
     with contextlib.suppress(RuntimeError):
         task.loop.call_soon_threadsafe(_resolve, task.future, result)
+
+
+def _fixed_batch(served: ServedVersion, signature_name: str) -> int | None:
+    signature = served.require_runtime().signatures.get(signature_name)
+    return signature.fixed_batch if signature is not None else None
 
 
 def _rows(inputs: Arrays) -> int:

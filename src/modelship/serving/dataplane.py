@@ -25,7 +25,7 @@ from modelship.errors import (
     Unimplemented,
     VersionNotFound,
 )
-from modelship.registry import Registry, ServedVersion
+from modelship.registry import LOADING, START, Registry, ServedVersion
 from modelship.runtimes.out_of_memory import as_out_of_memory
 from modelship.serving.deadline import Deadlines
 from modelship.serving.executor import InferenceExecutor
@@ -99,10 +99,10 @@ class DataPlane:
                 inputs = inputs(signature, image)
             self.limits.check_inputs(inputs.items())
             if image is None:
-                inputs = conform_inputs(signature, inputs)
+                inputs = conform_inputs(signature, inputs, request.typed)
                 work = self.executor.run(served, name, inputs)
             else:
-                work = self._decode_and_run(served, name, signature, inputs, image)
+                work = self._decode_and_run(served, name, signature, inputs, image, request.typed)
             if request.timeout is None:
                 outputs = await work
             else:
@@ -166,9 +166,10 @@ class DataPlane:
         signature: Signature,
         inputs: Arrays,
         image: ImagePreprocessing,
+        typed: bool,
     ) -> Arrays:
         decoded = await self.images.decode_inputs(inputs, signature, image)
-        return await self.executor.run(served, name, conform_inputs(signature, decoded))
+        return await self.executor.run(served, name, conform_inputs(signature, decoded, typed))
 
     # -- versions and their metadata ---------------------------------------------------------
 
@@ -205,12 +206,18 @@ class DataPlane:
 
     def lineage(self, served: ServedVersion) -> dict[str, Any]:
         """What a client may want beside the signature: class labels, preprocessing, metrics,
-        and the device the version computes on."""
+        the device the version computes on, and the batch size of each signature exported
+        with a fixed one."""
+        runtime = served.runtime
+        signatures = runtime.signatures if runtime is not None else {}
+        fixed = {name: s.fixed_batch for name, s in signatures.items() if s.fixed_batch}
+        extra: dict[str, Any] = {"device": getattr(runtime, "device", "cpu")}
+        if fixed:
+            extra["fixed_batch_size"] = fixed
         manifest = served.manifest
-        device = {"device": getattr(served.runtime, "device", "cpu")}
         if manifest is None:
-            return device
-        return device | {
+            return extra
+        return extra | {
             "labels": manifest.labels,
             "preprocessing": manifest.preprocessing,
             "framework": manifest.framework,
@@ -252,9 +259,15 @@ class DataPlane:
         return answer
 
     def ready(self) -> bool:
-        """True when every configured model has an AVAILABLE version (and there is one)."""
+        """True when some model serves and every other one is done trying: it has an AVAILABLE
+        version, or its versions failed to load (its status and model readiness say so). One
+        broken model must not take the healthy ones out of a load balancer."""
         models = self.registry.models()
-        return bool(models) and all(m.latest_available() is not None for m in models)
+        serving = [m.latest_available() is not None for m in models]
+        return any(serving) and all(
+            ok or not any(v.state in (START, LOADING) for v in m.versions.values())
+            for ok, m in zip(serving, models, strict=True)
+        )
 
     def model_ready(self, spec: ModelSpec) -> bool:
         """Whether the version ``spec`` addresses (the latest if none) can serve now."""

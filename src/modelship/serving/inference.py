@@ -34,6 +34,8 @@ class InferenceRequest:
         output_filter: the outputs to return, in that order; empty returns all.
         timeout: seconds the inference may take (None: no limit); ``timeout_source`` says
             where the limit comes from, for the error message.
+        typed: the client declared each input's datatype (the Open Inference Protocol), so
+            it must be the signature's or widen to it (see :mod:`modelship.codecs.conform`).
     """
 
     inputs: Arrays | InputDecoder
@@ -42,6 +44,7 @@ class InferenceRequest:
     top_k: int | None = None
     timeout: float | None = None
     timeout_source: str = "the caller's deadline"
+    typed: bool = False
 
 
 # A request, or how to read it once the version is resolved (a REST body is read only then).

@@ -93,7 +93,13 @@ def test_infer_typed_contents(toy_server: RunningServer, toy_model: ToyModel) ->
 @pytest.mark.parametrize(
     ("model", "inputs", "code", "words"),
     [
-        ("toy", lambda: [infer_input("images", np.ones((1, 784), np.float64), "FP64")], None, None),
+        (
+            "toy",
+            lambda: [infer_input("images", np.ones((1, 784), np.float64), "FP64")],
+            "INVALID_ARGUMENT",
+            "FP64",
+        ),
+        ("toy", lambda: [infer_input("images", np.ones((1, 784), np.float16), "FP16")], None, None),
         (
             "toy",
             lambda: [infer_input("images", np.array([[b"x"] * 784], dtype=object), "BYTES")],
@@ -119,7 +125,14 @@ def test_infer_typed_contents(toy_server: RunningServer, toy_model: ToyModel) ->
             "nope",
         ),
     ],
-    ids=["fp64-is-cast", "wrong-dtype", "wrong-shape", "missing-input", "unknown-model"],
+    ids=[
+        "fp64-is-narrowing",
+        "fp16-widens",
+        "wrong-dtype",
+        "wrong-shape",
+        "missing-input",
+        "unknown-model",
+    ],
 )
 def test_bad_inference_requests(
     client: grpcclient.InferenceServerClient,

@@ -111,6 +111,7 @@ class InferenceServicer:
             lambda signature, _: _inputs(request, self.dataplane.limits),
             output_filter=[o.name for o in request.outputs],
             timeout=context.time_remaining(),
+            typed=True,
         )
         response = await self.dataplane.infer(spec, inference, API_GRPC)
         outputs = response.outputs

@@ -82,6 +82,7 @@ def v2_routes(
                 output_filter=decoded.outputs,
                 timeout=timeout,
                 timeout_source=REST_TIMEOUT,
+                typed=True,
             )
 
         response = await dataplane.infer(spec, read, API_REST_V2)
