@@ -34,10 +34,12 @@ Arrays = dict[str, np.ndarray[Any, Any]]
 
 @dataclass(frozen=True)
 class TensorSpec:
-    """One named tensor: numpy dtype name and shape, ``-1`` for variable dimensions."""
+    """One named tensor: numpy dtype name and shape, ``-1`` for variable dimensions; with
+    ``unknown_rank`` (a SavedModel tensor of unknown rank) the shape is empty and any rank goes."""
 
     dtype: str
     shape: tuple[int, ...]
+    unknown_rank: bool = False
 
     @property
     def numpy_dtype(self) -> np.dtype[Any]:
@@ -54,11 +56,18 @@ class TensorSpec:
         return size
 
     def to_json(self) -> dict[str, Any]:
-        return {"dtype": self.dtype, "shape": list(self.shape)}
+        data: dict[str, Any] = {"dtype": self.dtype, "shape": list(self.shape)}
+        if self.unknown_rank:
+            data["unknown_rank"] = True
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TensorSpec:
-        return cls(dtype=str(data["dtype"]), shape=tuple(int(d) for d in data["shape"]))
+        return cls(
+            dtype=str(data["dtype"]),
+            shape=tuple(int(d) for d in data["shape"]),
+            unknown_rank=bool(data.get("unknown_rank", False)),
+        )
 
 
 @dataclass(frozen=True)

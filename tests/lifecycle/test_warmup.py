@@ -182,15 +182,31 @@ def _write_own(version: Path, content: str) -> None:
     (version / WARMUP_FILE).write_text(content)
 
 
+def _own_manifest(**signatures: Signature) -> Manifest:
+    return Manifest(name="toy", framework="fake", signatures=signatures)
+
+
 def test_without_recorded_requests_each_signature_gets_zeros(tmp_path: Path) -> None:
     runtime = _fake(serving_default=IMAGES, text=TEXT)
-    requests = warmup_requests(tmp_path, None, runtime, iterations=3)
+    manifest = _own_manifest(serving_default=IMAGES, text=TEXT)
+    requests = warmup_requests(tmp_path, manifest, runtime, iterations=3)
     # Variable dimensions become 1; a signature of strings has no zeros to send.
     assert [(name, list(arrays)) for name, arrays in requests] == [("serving_default", ["x"])]
     zeros = requests[0][1]["x"]
     assert zeros.shape == (1, 2, 3)
     assert zeros.dtype == np.float32
     assert not zeros.any()
+
+
+def test_a_model_from_elsewhere_runs_only_the_requests_it_ships(tmp_path: Path) -> None:
+    # No modelship.json: zeros are data the model may not accept, so none are made up.
+    assert warmup_requests(tmp_path, None, _fake(serving_default=IMAGES)) == []
+    unknown = Signature(
+        inputs={"inputs": TensorSpec("float32", (), unknown_rank=True)},
+        outputs={"y": TensorSpec("float32", (-1,))},
+    )
+    runtime = _fake(serving_default=unknown)
+    assert warmup_requests(tmp_path, _own_manifest(serving_default=unknown), runtime) == []
 
 
 def test_warmup_json_holds_one_request_or_a_list(tmp_path: Path) -> None:
@@ -242,7 +258,7 @@ def test_a_malformed_warmup_file_is_a_bad_config(
 
 def test_run_warmup_runs_each_request_and_counts_them(tmp_path: Path) -> None:
     runtime = _fake(serving_default=IMAGES, text=TEXT)
-    assert run_warmup(tmp_path, None, runtime) == 1
+    assert run_warmup(tmp_path, _own_manifest(serving_default=IMAGES, text=TEXT), runtime) == 1
     assert runtime.calls == 1
 
 
@@ -261,7 +277,7 @@ def test_a_failing_warmup_request_fails_the_version_with_its_cause(tmp_path: Pat
     runtime = _fake()
     runtime.error = RuntimeError("out of memory")
     with pytest.raises(BadConfig, match="warm-up request 0 failed: out of memory") as caught:
-        run_warmup(tmp_path, None, runtime)
+        run_warmup(tmp_path, _own_manifest(serving_default=IMAGES), runtime)
     assert isinstance(caught.value.__cause__, RuntimeError)
 
 

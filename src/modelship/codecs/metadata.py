@@ -91,7 +91,7 @@ def signature_def_json(signature: Signature) -> dict[str, Any]:
         dims = [{"size": str(d), "name": ""} for d in spec.shape]
         return {
             "dtype": dtypes.tf_dtype_name(spec.dtype),
-            "tensor_shape": {"dim": dims, "unknown_rank": False},
+            "tensor_shape": {"dim": dims, "unknown_rank": spec.unknown_rank},
             "name": _graph_name(signature, role, key),
         }
 
@@ -119,6 +119,7 @@ def signature_def_map(
                 info.tensor_shape.dim.extend(
                     tf_tensor_pb2.TensorShapeProto.Dim(size=d) for d in spec.shape
                 )
+                info.tensor_shape.unknown_rank = spec.unknown_rank
     return answer
 
 

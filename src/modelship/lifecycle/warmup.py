@@ -75,7 +75,10 @@ def warmup_requests(
        messages in a TFRecord file), ``iterations`` times in a row;
     2. ``assets.extra/warmup.json``, else the ``warmup`` key of ``modelship.json``: a JSON
        object ``{"signature_name": ..., "inputs": {"images": [[0.0, ...]]}}`` or a list of them;
-    3. when neither holds a request, zeros for each signature, variable dimensions set to 1.
+    3. when neither holds a request and modelship exported the version (it has a
+       ``modelship.json``), zeros for each signature, variable dimensions set to 1. A model
+       from elsewhere runs only the requests it ships, as in TF Serving: zeros are data it may
+       not accept (a tensor of unknown rank, a vocabulary id, a serialized example).
 
     Raises:
         BadConfig: a warm-up file is unreadable or malformed.
@@ -83,10 +86,15 @@ def warmup_requests(
     tfs = tfs_warmup_requests(path, runtime)
     own = _own_requests(path, manifest)
     if not tfs and own is None:
+        if manifest is None:
+            return []
         return [
             (name, _zeros(signature))
             for name, signature in runtime.signatures.items()
-            if all(spec.dtype not in ("object", "bytes") for spec in signature.inputs.values())
+            if all(
+                spec.dtype not in ("object", "bytes") and not spec.unknown_rank
+                for spec in signature.inputs.values()
+            )
         ]
     return [request for request in tfs for _ in range(iterations)] + (own or [])
 

@@ -19,6 +19,7 @@ from modelship.devices import choose_device
 from modelship.errors import BadConfig, RuntimeUnavailable
 from modelship.manifest import Manifest
 from modelship.runtimes.base import Arrays, refused_input
+from modelship.runtimes.tensorflow_v1 import SessionRuntime, is_tf1_savedmodel
 from modelship.signature import DEFAULT_SIGNATURE, Signature, TensorSpec
 
 __all__ = [
@@ -98,7 +99,11 @@ def read_signature_defs(path: Path, tags: Sequence[str] = (SERVE_TAG,)) -> dict[
     Raises:
         BadConfig: not a SavedModel, or (for tags other than ``serve``) no graph with them.
     """
-    tf = import_tensorflow()
+    return _signature_defs(path, _read_savedmodel(path), tags)
+
+
+def _read_savedmodel(path: Path) -> Any:
+    import_tensorflow()
     from tensorflow.core.protobuf import saved_model_pb2
 
     proto = saved_model_pb2.SavedModel()
@@ -108,6 +113,11 @@ def read_signature_defs(path: Path, tags: Sequence[str] = (SERVE_TAG,)) -> dict[
         raise BadConfig(f"{path}/saved_model.pb is not a SavedModel: {exc}") from exc
     if not proto.meta_graphs:
         raise BadConfig(f"{path}/saved_model.pb holds no meta graph")
+    return proto
+
+
+def _signature_defs(path: Path, proto: Any, tags: Sequence[str]) -> dict[str, Signature]:
+    tf = import_tensorflow()
     graphs = [g for g in proto.meta_graphs if set(g.meta_info_def.tags) == set(tags)]
     if not graphs and set(tags) != {SERVE_TAG}:
         found = [",".join(sorted(g.meta_info_def.tags)) for g in proto.meta_graphs]
@@ -127,8 +137,9 @@ def _signature(tf: Any, name: str, proto: Any) -> Signature:
         dtype = tf.dtypes.as_dtype(info.dtype)
         numpy_name = "object" if dtype == tf.string else np.dtype(dtype.as_numpy_dtype).name
         dims = info.tensor_shape
-        shape = () if dims.unknown_rank else tuple(int(d.size) for d in dims.dim)
-        return TensorSpec(dtype=numpy_name, shape=shape)
+        if dims.unknown_rank:
+            return TensorSpec(dtype=numpy_name, shape=(), unknown_rank=True)
+        return TensorSpec(dtype=numpy_name, shape=tuple(int(d.size) for d in dims.dim))
 
     inputs = {key: spec(proto.inputs[key]) for key in sorted(proto.inputs)}
     outputs = {key: spec(proto.outputs[key]) for key in sorted(proto.outputs)}
@@ -198,7 +209,7 @@ def load_savedmodel(
     inter_op_threads: int = 0,
     tags: Sequence[str] = (SERVE_TAG,),
     device: str = "cpu",
-) -> TensorFlowRuntime:
+) -> TensorFlowRuntime | SessionRuntime:
     """Load the SavedModel in the version directory ``path`` for serving.
 
     Args:
@@ -217,12 +228,16 @@ def load_savedmodel(
     del manifest
     if not (path / "saved_model.pb").is_file():
         raise BadConfig(f"{path} has no saved_model.pb")
-    declared = read_signature_defs(path, tags)
+    proto = _read_savedmodel(path)
+    declared = _signature_defs(path, proto, tags)
     tf = import_tensorflow()
     set_threads(tf, threads, inter_op_threads)  # before the load, which starts TensorFlow
     gpus = tf.config.list_physical_devices("GPU")
     found = f"TensorFlow {tf.__version__} sees {len(gpus)} GPU(s)"
     device = choose_device(device, len(gpus), found)
+    if is_tf1_savedmodel(proto):
+        # TF Serving's way for every SavedModel: the v1 loader into a session.
+        return SessionRuntime(tf, path, declared, tags, threads, inter_op_threads, device)
     try:
         # Variables are created on the device in scope when the SavedModel loads.
         with tf.device(_tf_device_name(device)):

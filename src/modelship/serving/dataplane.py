@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelship.codecs.conform import conform_inputs
@@ -17,7 +17,6 @@ from modelship.codecs.limits import RequestLimits
 from modelship.codecs.metadata import ModelMetadata, VersionStatus
 from modelship.data.images import ImagePreprocessing
 from modelship.errors import (
-    FailedPrecondition,
     InvalidInput,
     ModelNotFound,
     ModelshipError,
@@ -37,10 +36,15 @@ from modelship.serving.inference import (
 )
 from modelship.serving.metrics import Metrics
 from modelship.serving.preprocess import ImageDecoder, image_spec
+from modelship.serving.results import check_method, results
 from modelship.serving.tap import RequestTap
 from modelship.serving.topk import add_top_k
 from modelship.serving.workers.group import group_state
-from modelship.signature import DEFAULT_SIGNATURE, Arrays, Signature
+from modelship.signature import (
+    DEFAULT_SIGNATURE,
+    Arrays,
+    Signature,
+)
 
 if TYPE_CHECKING:
     from modelship.lifecycle import Lifecycle
@@ -89,8 +93,7 @@ class DataPlane:
             version = str(served.version)
             request = source if isinstance(source, InferenceRequest) else await source()
             name, signature = self.signature(served, request.signature_name)
-            if method != "predict":
-                _single_output(signature, method)
+            tf_contract = method != "predict" and check_method(signature, method)
             if request.output_filter:
                 _check_outputs(signature, request.output_filter)
             image = image_spec(served.manifest)
@@ -118,7 +121,7 @@ class DataPlane:
                 outputs = add_top_k(outputs, labels, request.top_k)
             response = InferenceResponse(spec.name, served.version, name, outputs, labels)
             if method != "predict":
-                response.results = _RESULTS[method](response)
+                response.results = results(response, method, tf_contract)
             return response
         except ModelshipError as exc:
             code = exc.code
@@ -293,44 +296,3 @@ def _check_outputs(signature: Signature, wanted: Sequence[str]) -> None:
             f"unknown output(s) {', '.join(unknown)}; the signature returns "
             f"{', '.join(signature.outputs)}"
         )
-
-
-def _single_output(signature: Signature, method: str) -> None:
-    if len(signature.outputs) != 1:
-        raise FailedPrecondition(
-            f"{method} needs a signature with exactly one output; this one has "
-            f"{', '.join(signature.outputs)}: call Predict instead"
-        )
-
-
-def _classes(response: InferenceResponse) -> list[list[tuple[str, float]]]:
-    labels = response.labels
-    if not labels:
-        raise FailedPrecondition(
-            f"classify needs class labels, and {response.model} version {response.version} "
-            "lists none in its modelship.json; call Predict for the raw scores"
-        )
-    ((output, scores),) = response.outputs.items()
-    if scores.ndim != 2 or scores.shape[1] != len(labels):
-        raise FailedPrecondition(
-            f"classify needs scores shaped [batch, {len(labels)}] (one per label); "
-            f"output {output!r} is shaped {list(scores.shape)}"
-        )
-    return [
-        [(label, float(score)) for label, score in zip(labels, row, strict=True)]
-        for row in scores.tolist()
-    ]
-
-
-def _values(response: InferenceResponse) -> list[float]:
-    ((output, values),) = response.outputs.items()
-    if values.ndim == 0 or values[0].size != 1:
-        raise FailedPrecondition(
-            f"regress needs one value per example; output {output!r} is shaped "
-            f"{list(values.shape)}: call Predict instead"
-        )
-    return [float(v) for v in values.reshape(-1).tolist()]
-
-
-# What classify and regress make of a response's single output.
-_RESULTS: dict[str, Callable[[InferenceResponse], Any]] = {"classify": _classes, "regress": _values}
