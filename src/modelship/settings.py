@@ -95,7 +95,8 @@ class ServeSettings(BaseSettings):
     # Where runtimes compute: auto (a GPU when the runtime's framework sees one), cpu, cuda[:N].
     device: str = "auto"
     # Live drift of inputs and predicted classes against each version's training statistics:
-    # the share of requests summarised, and how many of the last sampled rows are compared.
+    # the share of requests summarised, and the last sampled rows compared (half to all of
+    # drift_window_rows: two buckets of half that, the older dropped when a new one is full).
     enable_drift_monitoring: bool = True
     drift_sampling_rate: float = Field(default=0.05, ge=0.0, le=1.0)
     drift_window_rows: int = Field(default=1000, ge=1, le=100_000)

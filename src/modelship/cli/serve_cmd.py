@@ -343,7 +343,7 @@ def serve(
         _flag(
             "--drift_window_rows",
             "--drift-window-rows",
-            help="Drift compares the last this many sampled rows per version [1000]",
+            help="Drift compares the last half to all of this many sampled rows per version [1000]",
         ),
     ] = None,
     drift_min_rows: Annotated[

@@ -15,7 +15,14 @@ import numpy as np
 
 from modelship.data.dataset import Dataset
 
-__all__ = ["HISTOGRAM_BINS", "bin_edges", "dataset_fingerprint", "fingerprint", "input_stats"]
+__all__ = [
+    "HISTOGRAM_BINS",
+    "bin_index",
+    "bin_position",
+    "dataset_fingerprint",
+    "fingerprint",
+    "input_stats",
+]
 
 # Enough digits for drift checks, few enough to keep modelship.json readable.
 _DIGITS = 6
@@ -60,21 +67,30 @@ def _moments(flat: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarr
     return total, squares
 
 
-def bin_edges(low: float, high: float, bins: int = HISTOGRAM_BINS) -> np.ndarray[Any, Any]:
-    """The interior edges of ``bins`` equal-width bins over ``[low, high]`` (for digitize)."""
-    if high <= low:
-        high = low + 1.0
-    return np.linspace(low, high, bins + 1)[1:-1]
+def bin_position(values: np.ndarray[Any, Any], low: float, high: float) -> np.ndarray[Any, Any]:
+    """Where ``values`` fall on ``[low, high]`` in units of a bin: bin ``i`` is ``[i, i + 1)``.
+
+    Arithmetic, not a search: the bins are equal-width, and a server bins live inputs with it.
+    """
+    scale = HISTOGRAM_BINS / (high - low) if high > low else 1.0
+    position: np.ndarray[Any, Any] = (values - np.float32(low)) * np.float32(scale)
+    return position
+
+
+def bin_index(position: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The bin of each :func:`bin_position`; values beyond the range go to the outer bins."""
+    index: np.ndarray[Any, Any] = np.clip(position, 0, HISTOGRAM_BINS - 1).astype(np.int64)
+    return index
 
 
 def _feature_histograms(flat: np.ndarray[Any, Any], low: float, high: float) -> list[list[int]]:
     """Per feature, how many rows fall in each of the equal-width bins over the training range."""
-    edges = bin_edges(low, high)
     n_features = flat.shape[1]
     offsets = np.arange(n_features, dtype=np.int64) * HISTOGRAM_BINS
     counts = np.zeros(n_features * HISTOGRAM_BINS, dtype=np.int64)
     for start in range(0, len(flat), _BLOCK):
-        bins = np.digitize(flat[start : start + _BLOCK], edges) + offsets
+        block = np.asarray(flat[start : start + _BLOCK], dtype=np.float32)
+        bins = bin_index(bin_position(block, low, high)) + offsets
         counts += np.bincount(bins.ravel(), minlength=counts.size)
     return counts.reshape(n_features, HISTOGRAM_BINS).tolist()
 

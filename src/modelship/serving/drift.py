@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from modelship.data.fingerprint import HISTOGRAM_BINS, bin_edges
+from modelship.data.fingerprint import HISTOGRAM_BINS, bin_index, bin_position
 from modelship.manifest import Manifest
 from modelship.serving.metrics import Metrics
 from modelship.serving.tap import Sample
@@ -54,7 +54,6 @@ class DriftReference:
     n_features: int
     low: float
     high: float
-    edges: np.ndarray[Any, Any] | None
     features: np.ndarray[Any, Any] | None  # proportions, features x bins
     classes: np.ndarray[Any, Any] | None  # proportions per class
     labels: list[str]
@@ -78,7 +77,6 @@ class DriftReference:
             n_features=int(stats.get("n_features", 0)),
             low=low,
             high=high,
-            edges=None if missing else bin_edges(low, high),
             features=features,
             classes=_class_reference(manifest, stats),
             labels=labels,
@@ -102,83 +100,127 @@ def _class_reference(
     return None
 
 
-class _Window:
-    """The last ``rows`` sampled rows of one version, as bin indices and predicted classes.
+@dataclass
+class _Bucket:
+    """Counts over a run of sampled rows: per bin (per feature and bin, or per class), and how
+    many values fell out of the training range."""
 
-    Samples wait in ``pending`` until :meth:`absorb` bins them all in one vectorised pass.
+    counts: np.ndarray[Any, Any]
+    rows: int = 0
+    outside: int = 0
+
+
+class _Buckets:
+    """The last rows as two buckets of up to ``size`` rows: when the current one is full it
+    becomes the previous one, and the window is both (between ``size`` and ``2 * size`` rows).
+
+    Tumbling buckets rather than a ring of rows: a row costs one histogram update, and nothing
+    has to be subtracted when old rows leave.
+    """
+
+    def __init__(self, bins: int, size: int) -> None:
+        self.size = size
+        self.current = _Bucket(np.zeros(bins, dtype=np.int64))
+        self.previous = _Bucket(np.zeros(bins, dtype=np.int64))
+
+    def room(self) -> int:
+        """Rows the current bucket still takes; when none, it turns over first."""
+        if self.current.rows >= self.size:
+            self.previous = self.current
+            self.current = _Bucket(np.zeros_like(self.previous.counts))
+        return self.size - self.current.rows
+
+    def add(self, flat_bins: np.ndarray[Any, Any], rows: int, outside: int = 0) -> None:
+        """Count ``rows`` rows (at most :meth:`room`) given as their flattened bin indices."""
+        bucket = self.current
+        bucket.counts += np.bincount(flat_bins, minlength=bucket.counts.size)
+        bucket.rows += rows
+        bucket.outside += outside
+
+    @property
+    def rows(self) -> int:
+        return self.current.rows + self.previous.rows
+
+    @property
+    def outside(self) -> int:
+        return self.current.outside + self.previous.outside
+
+    @property
+    def counts(self) -> np.ndarray[Any, Any]:
+        counts: np.ndarray[Any, Any] = self.current.counts + self.previous.counts
+        return counts
+
+
+class _Window:
+    """One version's recent sampled rows: input histograms and predicted classes.
+
+    Samples wait in ``pending_*`` until :meth:`absorb` bins them all in one vectorised pass.
     """
 
     def __init__(self, reference: DriftReference, rows: int) -> None:
         self.reference = reference
-        self.rows = rows
+        size = max(rows // 2, 1)
         features = reference.n_features if reference.features is not None else 0
-        self.bins = np.zeros((rows, features), dtype=np.uint8)
-        self.outside = np.full(rows, -1, dtype=np.int64)  # -1: the slot holds no row yet
-        self.counts = np.zeros(features * HISTOGRAM_BINS, dtype=np.int64)
-        self.offsets = np.arange(features, dtype=np.int64) * HISTOGRAM_BINS
-        self.input_rows = 0
-        self._next = 0
+        self.offsets = np.arange(features, dtype=np.int32) * HISTOGRAM_BINS
         n_classes = len(reference.classes) if reference.classes is not None else 0
-        self.classes = np.full(rows, -1, dtype=np.int64)
-        self.class_counts = np.zeros(n_classes, dtype=np.int64)
-        self.class_rows = 0
-        self._next_class = 0
+        self.inputs = _Buckets(features * HISTOGRAM_BINS, size)
+        self.classes = _Buckets(n_classes, size)
         self.nonfinite = 0
         self.pending_inputs: list[np.ndarray[Any, Any]] = []
         self.pending_scores: list[np.ndarray[Any, Any]] = []
+
+    @property
+    def input_rows(self) -> int:
+        return self.inputs.rows
+
+    @property
+    def class_rows(self) -> int:
+        return self.classes.rows
 
     def absorb(self) -> int:
         """Take in the pending samples; returns how many of their values were NaN or infinite."""
         nonfinite = 0
         if self.pending_inputs:
-            flat = np.concatenate(self.pending_inputs).astype(np.float64, copy=False)
+            rows = np.concatenate(self.pending_inputs)
             self.pending_inputs = []
-            nonfinite = self._add_inputs(flat)
+            while len(rows):
+                room = self.inputs.room()
+                nonfinite += self._add_inputs(rows[:room])
+                rows = rows[room:]
         if self.pending_scores:
             predicted = np.argmax(np.concatenate(self.pending_scores), axis=1)
             self.pending_scores = []
-            self._add_classes(predicted)
+            while len(predicted):
+                room = self.classes.room()
+                self.classes.add(predicted[:room], len(predicted[:room]))
+                predicted = predicted[room:]
         return nonfinite
 
-    def _slots(self, start: int, n: int) -> np.ndarray[Any, Any]:
-        return (start + np.arange(n)) % self.rows
-
-    def _add_inputs(self, flat: np.ndarray[Any, Any]) -> int:
+    def _add_inputs(self, rows: np.ndarray[Any, Any]) -> int:
         ref = self.reference
-        assert ref.edges is not None  # only windows with statistics take inputs
-        finite = np.isfinite(flat)
-        nonfinite = int(flat.size - np.count_nonzero(finite))
-        if nonfinite:
+        position = bin_position(rows, ref.low, ref.high)
+        nonfinite = 0
+        if not np.isfinite(position.sum()):  # one pass when all is finite, the usual case
+            finite = np.isfinite(position)
+            nonfinite = int(position.size - np.count_nonzero(finite))
             # Counted, and binned as out of range above the training maximum.
-            flat = np.where(finite, flat, ref.high + 1.0)
+            position = np.where(finite, position, np.float32(HISTOGRAM_BINS + 1))
         self.nonfinite += nonfinite
-        flat = flat[-self.rows :]
-        margin = 1e-6 + 0.01 * (ref.high - ref.low)
-        outside = np.count_nonzero((flat < ref.low - margin) | (flat > ref.high + margin), axis=1)
-        bins = np.digitize(flat, ref.edges)
-        slots = self._slots(self._next, len(flat))
-        held = slots[self.outside[slots] >= 0]  # rows these slots held: they leave the window
-        if len(held):
-            old = self.bins[held].astype(np.int64) + self.offsets
-            self.counts -= np.bincount(old.ravel(), minlength=self.counts.size)
-        self.input_rows += len(slots) - len(held)
-        self.bins[slots] = bins
-        self.outside[slots] = outside
-        self.counts += np.bincount((bins + self.offsets).ravel(), minlength=self.counts.size)
-        self._next = int(slots[-1] + 1) % self.rows
+        margin = np.float32(0.01 * HISTOGRAM_BINS + 1e-6)  # 1% of the range, as validate's
+        outside = (position < -margin) | (position > HISTOGRAM_BINS + margin)
+        bins = bin_index(position).astype(np.int32) + self.offsets
+        self.inputs.add(bins.ravel(), len(rows), int(np.count_nonzero(outside)))
         return nonfinite
 
-    def _add_classes(self, predicted: np.ndarray[Any, Any]) -> None:
-        predicted = predicted[-self.rows :]
-        slots = self._slots(self._next_class, len(predicted))
-        old = self.classes[slots]
-        old = old[old >= 0]
-        size = len(self.class_counts)
-        self.class_counts -= np.bincount(old, minlength=size)
-        self.class_rows += len(slots) - len(old)
-        self.classes[slots] = predicted
-        self.class_counts += np.bincount(predicted, minlength=size)
-        self._next_class = int(slots[-1] + 1) % self.rows
+    @property
+    def counts(self) -> np.ndarray[Any, Any]:
+        """Rows per feature and bin over the window."""
+        return self.inputs.counts
+
+    @property
+    def class_counts(self) -> np.ndarray[Any, Any]:
+        """Rows per predicted class over the window."""
+        return self.classes.counts
 
     def input_summary(self) -> dict[str, Any]:
         ref = self.reference
@@ -191,9 +233,7 @@ class _Window:
             "drifted_feature_share": round(float(np.mean(scores > FEATURE_PSI_THRESHOLD)), _DIGITS),
             "mean_feature_psi": round(float(scores.mean()), _DIGITS),
             "max_feature_psi": round(float(scores.max()), _DIGITS),
-            "out_of_range_share": round(
-                float(self.outside[self.outside >= 0].sum()) / max(values, 1), _DIGITS
-            ),
+            "out_of_range_share": round(self.inputs.outside / max(values, 1), _DIGITS),
         }
 
     def prediction_summary(self) -> dict[str, Any]:
