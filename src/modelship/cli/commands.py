@@ -17,6 +17,7 @@ MODULES = (
     "modelship.cli.convert_cmd",
     "modelship.cli.images_demo_cmd",
     "modelship.cli.info_cmd",
+    "modelship.cli.logs_cmd",
 )
 
 for _name in MODULES:

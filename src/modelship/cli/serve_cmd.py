@@ -354,6 +354,15 @@ def serve(
             help="Sampled rows a version needs before its drift is reported [100]",
         ),
     ] = None,
+    request_log_max_file_bytes: Annotated[
+        int | None,
+        _flag(
+            "--request_log_max_file_bytes",
+            "--request-log-max-file-bytes",
+            help="A request log (a model config's logging_config) starts a new file past this "
+            "size [64 MiB]",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(

@@ -4,6 +4,7 @@ own parser, so syntax errors carry its line and column."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from modelship.settings import ServeSettings
 
 __all__ = [
     "ModelConfig",
+    "RequestLogging",
     "VersionPolicy",
     "config_text",
     "configs_from_message",
@@ -56,6 +58,15 @@ class VersionPolicy:
 
 
 @dataclass(frozen=True)
+class RequestLogging:
+    """TF Serving's ``logging_config`` of a model: log this share of its requests (and their
+    responses) as ``PredictionLog`` records to TFRecord files named ``filename_prefix``..."""
+
+    filename_prefix: str
+    sampling_rate: float
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """One model to serve: its ``name`` in request paths, the ``base_path`` holding its
     numbered versions (and ``labels.json``), the ``runtime`` that loads them (``None``: detected
@@ -67,6 +78,7 @@ class ModelConfig:
     runtime: str | None = None
     policy: VersionPolicy = field(default_factory=VersionPolicy)
     labels: dict[str, int] = field(default_factory=dict)
+    logging: RequestLogging | None = None
 
 
 def configs_from_settings(settings: ServeSettings) -> list[ModelConfig]:
@@ -98,7 +110,13 @@ def parse_model_config(
         text_format.Parse(text, message)
     except text_format.ParseError as exc:
         raise BadConfig(f"{origin}: {exc}") from exc
-    return configs_from_message(message, origin, root)
+    try:
+        return configs_from_message(message, origin, root)
+    except BadConfig as exc:
+        line = _line_of_bad_rate(text) if "sampling_rate" in exc.message else None
+        if line is None:
+            raise
+        raise BadConfig(exc.message.replace(f"{origin}:", f"{origin}:{line}:", 1)) from exc
 
 
 def configs_from_message(
@@ -134,10 +152,41 @@ def configs_from_message(
         base_path = Path(item.base_path).expanduser()
         if not base_path.is_absolute() and root is not None:
             base_path = root / base_path
+        logging = _logging(item.logging_config, where) if item.HasField("logging_config") else None
         configs.append(
-            ModelConfig(item.name, base_path, runtime, policy, dict(item.version_labels))
+            ModelConfig(item.name, base_path, runtime, policy, dict(item.version_labels), logging)
         )
     return configs
+
+
+def _logging(message: pb.LoggingConfig, where: str) -> RequestLogging:
+    rate = message.sampling_config.sampling_rate
+    if not 0.0 <= rate <= 1.0:  # NaN fails too
+        raise BadConfig(
+            f"{where}: logging_config sampling_rate {rate:g} is outside [0, 1] "
+            "(the share of requests to log)"
+        )
+    prefix = message.log_collector_config.filename_prefix
+    if not prefix:
+        raise BadConfig(
+            f"{where}: logging_config needs log_collector_config {{ filename_prefix: ... }}"
+        )
+    return RequestLogging(prefix, rate)
+
+
+def _line_of_bad_rate(text: str) -> int | None:
+    """The 1-based line of the first ``sampling_rate`` outside [0, 1] in a text proto."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = re.search(r"\bsampling_rate\s*:?\s*([^\s}#]+)", line)
+        if match is None:
+            continue
+        try:
+            rate = float(match.group(1))
+        except ValueError:
+            continue
+        if not 0.0 <= rate <= 1.0:
+            return number
+    return None
 
 
 def config_text(configs: list[ModelConfig]) -> str:
@@ -149,6 +198,9 @@ def config_text(configs: list[ModelConfig]) -> str:
             name=c.name, base_path=str(c.base_path), model_platform=c.runtime or ""
         )
         item.version_labels.update(c.labels)
+        if c.logging is not None:
+            item.logging_config.log_collector_config.filename_prefix = c.logging.filename_prefix
+            item.logging_config.sampling_config.sampling_rate = c.logging.sampling_rate
         if c.policy.kind == "all":
             item.model_version_policy.all.SetInParent()
         elif c.policy.kind == "specific":

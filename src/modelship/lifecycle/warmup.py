@@ -31,6 +31,7 @@ __all__ = [
     "WARMUP_FILE",
     "read_records",
     "run_warmup",
+    "tfrecord",
     "tfs_warmup_requests",
     "warmup_requests",
 ]
@@ -210,6 +211,12 @@ def _masked_crc(data: bytes | memoryview) -> int:
     """TFRecord's checksum: CRC32C rotated right by 15 bits plus a constant, mod 2**32."""
     crc = int(google_crc32c.value(bytes(data)))
     return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def tfrecord(data: bytes) -> bytes:
+    """``data`` framed as one TFRecord (what :func:`read_records` reads back)."""
+    length = struct.pack("<Q", len(data))
+    return length + _FOOTER.pack(_masked_crc(length)) + data + _FOOTER.pack(_masked_crc(data))
 
 
 def read_records(path: Path) -> Iterator[bytes]:

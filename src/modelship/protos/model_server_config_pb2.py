@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _POOL.AddSerializedFile(b'\n\x19model_server_config.proto\x12\x12tensorflow.serving\"\xb7\x02\n\x15ServableVersionPolicy\x12\x42\n\x06latest\x18\x64 \x01(\x0b\x32\x30.tensorflow.serving.ServableVersionPolicy.LatestH\x00\x12<\n\x03\x61ll\x18\x65 \x01(\x0b\x32-.tensorflow.serving.ServableVersionPolicy.AllH\x00\x12\x46\n\x08specific\x18\x66 \x01(\x0b\x32\x32.tensorflow.serving.ServableVersionPolicy.SpecificH\x00\x1a\x1e\n\x06Latest\x12\x14\n\x0cnum_versions\x18\x01 \x01(\r\x1a\x05\n\x03\x41ll\x1a\x1c\n\x08Specific\x12\x10\n\x08versions\x18\x01 \x03(\x03\x42\x0f\n\rpolicy_choice\"\x91\x02\n\x0bModelConfig\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tbase_path\x18\x02 \x01(\t\x12\x16\n\x0emodel_platform\x18\x04 \x01(\t\x12G\n\x14model_version_policy\x18\x07 \x01(\x0b\x32).tensorflow.serving.ServableVersionPolicy\x12J\n\x0eversion_labels\x18\x08 \x03(\x0b\x32\x32.tensorflow.serving.ModelConfig.VersionLabelsEntry\x1a\x34\n\x12VersionLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"B\n\x0fModelConfigList\x12/\n\x06\x63onfig\x18\x01 \x03(\x0b\x32\x1f.tensorflow.serving.ModelConfig\"_\n\x11ModelServerConfig\x12@\n\x11model_config_list\x18\x01 \x01(\x0b\x32#.tensorflow.serving.ModelConfigListH\x00\x42\x08\n\x06\x63onfigb\x06proto3')
+DESCRIPTOR = _POOL.AddSerializedFile(b'\n\x19model_server_config.proto\x12\x12tensorflow.serving\"\xb7\x02\n\x15ServableVersionPolicy\x12\x42\n\x06latest\x18\x64 \x01(\x0b\x32\x30.tensorflow.serving.ServableVersionPolicy.LatestH\x00\x12<\n\x03\x61ll\x18\x65 \x01(\x0b\x32-.tensorflow.serving.ServableVersionPolicy.AllH\x00\x12\x46\n\x08specific\x18\x66 \x01(\x0b\x32\x32.tensorflow.serving.ServableVersionPolicy.SpecificH\x00\x1a\x1e\n\x06Latest\x12\x14\n\x0cnum_versions\x18\x01 \x01(\r\x1a\x05\n\x03\x41ll\x1a\x1c\n\x08Specific\x12\x10\n\x08versions\x18\x01 \x03(\x03\x42\x0f\n\rpolicy_choice\"\'\n\x0eSamplingConfig\x12\x15\n\rsampling_rate\x18\x01 \x01(\x01\";\n\x12LogCollectorConfig\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x17\n\x0f\x66ilename_prefix\x18\x02 \x01(\t\"\x92\x01\n\rLoggingConfig\x12\x44\n\x14log_collector_config\x18\x01 \x01(\x0b\x32&.tensorflow.serving.LogCollectorConfig\x12;\n\x0fsampling_config\x18\x02 \x01(\x0b\x32\".tensorflow.serving.SamplingConfig\"\xcc\x02\n\x0bModelConfig\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tbase_path\x18\x02 \x01(\t\x12\x16\n\x0emodel_platform\x18\x04 \x01(\t\x12\x39\n\x0elogging_config\x18\x06 \x01(\x0b\x32!.tensorflow.serving.LoggingConfig\x12G\n\x14model_version_policy\x18\x07 \x01(\x0b\x32).tensorflow.serving.ServableVersionPolicy\x12J\n\x0eversion_labels\x18\x08 \x03(\x0b\x32\x32.tensorflow.serving.ModelConfig.VersionLabelsEntry\x1a\x34\n\x12VersionLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"B\n\x0fModelConfigList\x12/\n\x06\x63onfig\x18\x01 \x03(\x0b\x32\x1f.tensorflow.serving.ModelConfig\"_\n\x11ModelServerConfig\x12@\n\x11model_config_list\x18\x01 \x01(\x0b\x32#.tensorflow.serving.ModelConfigListH\x00\x42\x08\n\x06\x63onfigb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,12 +42,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SERVABLEVERSIONPOLICY_ALL']._serialized_end=314
   _globals['_SERVABLEVERSIONPOLICY_SPECIFIC']._serialized_start=316
   _globals['_SERVABLEVERSIONPOLICY_SPECIFIC']._serialized_end=344
-  _globals['_MODELCONFIG']._serialized_start=364
-  _globals['_MODELCONFIG']._serialized_end=637
-  _globals['_MODELCONFIG_VERSIONLABELSENTRY']._serialized_start=585
-  _globals['_MODELCONFIG_VERSIONLABELSENTRY']._serialized_end=637
-  _globals['_MODELCONFIGLIST']._serialized_start=639
-  _globals['_MODELCONFIGLIST']._serialized_end=705
-  _globals['_MODELSERVERCONFIG']._serialized_start=707
-  _globals['_MODELSERVERCONFIG']._serialized_end=802
+  _globals['_SAMPLINGCONFIG']._serialized_start=363
+  _globals['_SAMPLINGCONFIG']._serialized_end=402
+  _globals['_LOGCOLLECTORCONFIG']._serialized_start=404
+  _globals['_LOGCOLLECTORCONFIG']._serialized_end=463
+  _globals['_LOGGINGCONFIG']._serialized_start=466
+  _globals['_LOGGINGCONFIG']._serialized_end=612
+  _globals['_MODELCONFIG']._serialized_start=615
+  _globals['_MODELCONFIG']._serialized_end=947
+  _globals['_MODELCONFIG_VERSIONLABELSENTRY']._serialized_start=895
+  _globals['_MODELCONFIG_VERSIONLABELSENTRY']._serialized_end=947
+  _globals['_MODELCONFIGLIST']._serialized_start=949
+  _globals['_MODELCONFIGLIST']._serialized_end=1015
+  _globals['_MODELSERVERCONFIG']._serialized_start=1017
+  _globals['_MODELSERVERCONFIG']._serialized_end=1112
 # @@protoc_insertion_point(module_scope)

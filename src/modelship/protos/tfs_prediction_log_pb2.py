@@ -23,24 +23,28 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from . import model_server_config_pb2 as model__server__config__pb2
+from . import tfs_model_pb2 as tfs__model__pb2
 from . import tfs_prediction_service_pb2 as tfs__prediction__service__pb2
 
 
-DESCRIPTOR = _POOL.AddSerializedFile(b'\n\x18tfs_prediction_log.proto\x12\x12tensorflow.serving\x1a\x1ctfs_prediction_service.proto\"I\n\x0b\x43lassifyLog\x12:\n\x07request\x18\x01 \x01(\x0b\x32).tensorflow.serving.ClassificationRequest\"D\n\nRegressLog\x12\x36\n\x07request\x18\x01 \x01(\x0b\x32%.tensorflow.serving.RegressionRequest\"A\n\nPredictLog\x12\x33\n\x07request\x18\x01 \x01(\x0b\x32\".tensorflow.serving.PredictRequest\"O\n\x11MultiInferenceLog\x12:\n\x07request\x18\x01 \x01(\x0b\x32).tensorflow.serving.MultiInferenceRequest\"\x88\x02\n\rPredictionLog\x12\x37\n\x0c\x63lassify_log\x18\x02 \x01(\x0b\x32\x1f.tensorflow.serving.ClassifyLogH\x00\x12\x35\n\x0bregress_log\x18\x03 \x01(\x0b\x32\x1e.tensorflow.serving.RegressLogH\x00\x12\x44\n\x13multi_inference_log\x18\x04 \x01(\x0b\x32%.tensorflow.serving.MultiInferenceLogH\x00\x12\x35\n\x0bpredict_log\x18\x06 \x01(\x0b\x32\x1e.tensorflow.serving.PredictLogH\x00\x42\n\n\x08log_typeb\x06proto3')
+DESCRIPTOR = _POOL.AddSerializedFile(b'\n\x18tfs_prediction_log.proto\x12\x12tensorflow.serving\x1a\x19model_server_config.proto\x1a\x0ftfs_model.proto\x1a\x1ctfs_prediction_service.proto\"\xaf\x01\n\x0bLogMetadata\x12\x31\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1d.tensorflow.serving.ModelSpec\x12;\n\x0fsampling_config\x18\x02 \x01(\x0b\x32\".tensorflow.serving.SamplingConfig\x12\x18\n\x10saved_model_tags\x18\x03 \x03(\t\x12\x16\n\x0etimestamp_secs\x18\x04 \x01(\x03\"I\n\x0b\x43lassifyLog\x12:\n\x07request\x18\x01 \x01(\x0b\x32).tensorflow.serving.ClassificationRequest\"D\n\nRegressLog\x12\x36\n\x07request\x18\x01 \x01(\x0b\x32%.tensorflow.serving.RegressionRequest\"x\n\nPredictLog\x12\x33\n\x07request\x18\x01 \x01(\x0b\x32\".tensorflow.serving.PredictRequest\x12\x35\n\x08response\x18\x02 \x01(\x0b\x32#.tensorflow.serving.PredictResponse\"O\n\x11MultiInferenceLog\x12:\n\x07request\x18\x01 \x01(\x0b\x32).tensorflow.serving.MultiInferenceRequest\"\xbf\x02\n\rPredictionLog\x12\x35\n\x0clog_metadata\x18\x01 \x01(\x0b\x32\x1f.tensorflow.serving.LogMetadata\x12\x37\n\x0c\x63lassify_log\x18\x02 \x01(\x0b\x32\x1f.tensorflow.serving.ClassifyLogH\x00\x12\x35\n\x0bregress_log\x18\x03 \x01(\x0b\x32\x1e.tensorflow.serving.RegressLogH\x00\x12\x44\n\x13multi_inference_log\x18\x04 \x01(\x0b\x32%.tensorflow.serving.MultiInferenceLogH\x00\x12\x35\n\x0bpredict_log\x18\x06 \x01(\x0b\x32\x1e.tensorflow.serving.PredictLogH\x00\x42\n\n\x08log_typeb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tfs_prediction_log_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CLASSIFYLOG']._serialized_start=78
-  _globals['_CLASSIFYLOG']._serialized_end=151
-  _globals['_REGRESSLOG']._serialized_start=153
-  _globals['_REGRESSLOG']._serialized_end=221
-  _globals['_PREDICTLOG']._serialized_start=223
-  _globals['_PREDICTLOG']._serialized_end=288
-  _globals['_MULTIINFERENCELOG']._serialized_start=290
-  _globals['_MULTIINFERENCELOG']._serialized_end=369
-  _globals['_PREDICTIONLOG']._serialized_start=372
-  _globals['_PREDICTIONLOG']._serialized_end=636
+  _globals['_LOGMETADATA']._serialized_start=123
+  _globals['_LOGMETADATA']._serialized_end=298
+  _globals['_CLASSIFYLOG']._serialized_start=300
+  _globals['_CLASSIFYLOG']._serialized_end=373
+  _globals['_REGRESSLOG']._serialized_start=375
+  _globals['_REGRESSLOG']._serialized_end=443
+  _globals['_PREDICTLOG']._serialized_start=445
+  _globals['_PREDICTLOG']._serialized_end=565
+  _globals['_MULTIINFERENCELOG']._serialized_start=567
+  _globals['_MULTIINFERENCELOG']._serialized_end=646
+  _globals['_PREDICTIONLOG']._serialized_start=649
+  _globals['_PREDICTIONLOG']._serialized_end=968
 # @@protoc_insertion_point(module_scope)

@@ -141,6 +141,13 @@ class Metrics:
             ["model", "version"],
             registry=self._own,
         )
+        self.request_log_dropped_records = Counter(
+            "modelship_request_log_dropped",
+            "Sampled request log records that could not be written (disk full, unwritable "
+            "filename_prefix)",
+            ["model"],
+            registry=self._own,
+        )
         # Triton's statistics extension reads these; recorded with the same cached lookup.
         self.statistics = InferenceStatistics()
         self._request_children: dict[
@@ -203,6 +210,10 @@ class Metrics:
     def nonfinite_input(self, model: str, version: int, values: int) -> None:
         """Count NaN or infinite values seen in one version's sampled inputs."""
         self.nonfinite_inputs.labels(model, str(version)).inc(values)
+
+    def request_log_dropped(self, model: str) -> None:
+        """Count one request log record that could not be written."""
+        self.request_log_dropped_records.labels(model).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric (all workers' when there are several)."""

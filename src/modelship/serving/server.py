@@ -18,6 +18,7 @@ import uvicorn
 from modelship.codecs.limits import RequestLimits
 from modelship.devices import serving_device
 from modelship.lifecycle import start_lifecycle
+from modelship.lifecycle.config import ModelConfig
 from modelship.registry import Registry
 from modelship.serving.batcher import BatchingExecutor
 from modelship.serving.batching_params import read_batching_parameters
@@ -29,6 +30,7 @@ from modelship.serving.grpc.tls import read_ssl_config
 from modelship.serving.metrics import Metrics
 from modelship.serving.monitoring import metrics_paths
 from modelship.serving.preprocess import ImageDecoder
+from modelship.serving.requestlog import RequestLogger
 from modelship.serving.rest.app import build_app
 from modelship.serving.rest.connections import DrainingServer, guarded_protocol
 from modelship.serving.tap import Monitor, RequestTap
@@ -67,7 +69,7 @@ def build_dataplane(settings: ServeSettings, group: WorkerGroup | None = None) -
     )
     limits = RequestLimits(settings.max_request_rows, settings.max_tensor_bytes)
     dataplane = DataPlane(registry, executor, metrics, images, limits)
-    dataplane.tap = build_tap(settings, metrics)
+    dataplane.tap = build_tap(settings, metrics, dataplane)
     try:
         # Polls the repository from now on.
         coordinator = GroupSync(group) if group is not None else None
@@ -80,9 +82,15 @@ def build_dataplane(settings: ServeSettings, group: WorkerGroup | None = None) -
     return dataplane
 
 
-def build_tap(settings: ServeSettings, metrics: Metrics) -> RequestTap | None:
-    """What samples requests for the monitors that are on (None when none is)."""
-    monitors: list[Monitor] = []
+def build_tap(settings: ServeSettings, metrics: Metrics, dataplane: DataPlane) -> RequestTap:
+    """What samples requests for the monitors: drift (unless off) and the request logs of the
+    models whose config has a ``logging_config`` (read afresh, so a reload takes effect)."""
+
+    def configs() -> list[ModelConfig]:
+        lifecycle = dataplane.lifecycle
+        return lifecycle.source.configs if lifecycle is not None else []
+
+    monitors: list[Monitor] = [RequestLogger(metrics, configs, settings.request_log_max_file_bytes)]
     if settings.enable_drift_monitoring and settings.drift_sampling_rate > 0:
         monitors.append(
             DriftMonitor(
@@ -92,7 +100,7 @@ def build_tap(settings: ServeSettings, metrics: Metrics) -> RequestTap | None:
                 settings.drift_min_rows,
             )
         )
-    return RequestTap(monitors) if monitors else None
+    return RequestTap(monitors)
 
 
 def _exit_after_drain(signum: int, frame: FrameType | None) -> None:

@@ -106,6 +106,8 @@ class RequestTap:
     def _run(self) -> None:
         while not self._stop.wait(_POLL_SECONDS):
             self.drain(force=False)
+            # Rates are asked again now and then: a model config reload may change them.
+            self._rates = {}
 
     def drain(self, force: bool = True) -> None:
         """Hand every waiting sample to the monitors that drew it, then let them publish."""

@@ -1,4 +1,5 @@
-"""``GET /monitoring/drift[/{model}]``: each served version's live drift, as JSON."""
+"""``GET /monitoring/drift[/{model}]``: each served version's live drift; ``GET
+/monitoring/request_log``: each request log's files, records, drops and last error; as JSON."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from starlette.routing import Route
 from modelship.errors import Unimplemented
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.drift import DriftMonitor
+from modelship.serving.requestlog import RequestLogger
 
-__all__ = ["DRIFT_PATH", "drift_monitor", "drift_routes"]
+__all__ = ["DRIFT_PATH", "REQUEST_LOG_PATH", "drift_monitor", "drift_routes"]
 
 DRIFT_PATH = "/monitoring/drift"
+REQUEST_LOG_PATH = "/monitoring/request_log"
 
 
 def drift_monitor(dataplane: DataPlane) -> DriftMonitor | None:
@@ -43,7 +46,15 @@ def drift_routes(dataplane: DataPlane) -> list[Route]:
         body = {"sampling_rate": monitor.rate, "versions": monitor.report(versions)}
         return Response(orjson.dumps(body), media_type="application/json")
 
+    async def request_logs(request: Request) -> Response:
+        tap = dataplane.tap
+        monitors = tap.monitors if tap is not None else []
+        loggers = [m for m in monitors if isinstance(m, RequestLogger)]
+        body = {"request_logs": [entry for m in loggers for entry in m.report()]}
+        return Response(orjson.dumps(body), media_type="application/json")
+
     return [
         Route(DRIFT_PATH, report, methods=["GET"]),
         Route(DRIFT_PATH + "/{model}", report, methods=["GET"]),
+        Route(REQUEST_LOG_PATH, request_logs, methods=["GET"]),
     ]

@@ -143,6 +143,8 @@ def _paths() -> _Json:
     drift = "Live drift of inputs and predicted classes against training, per version"
     add("/monitoring/drift", drift, "sampling_rate and versions")
     add("/monitoring/drift/{model}", drift + ", of one model", "sampling_rate and versions")
+    logs = "Request logs (logging_config): files, records written, records dropped, last error"
+    add("/monitoring/request_log", logs, "request_logs")
     add("/openapi.json", "This OpenAPI document", _ok("the document"))
     add("/docs", "A viewer of this document", _ok("an HTML page"))
     return paths
