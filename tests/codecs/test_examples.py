@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from modelship.codecs.examples import examples_to_arrays, parse_examples
+from modelship.codecs.examples import examples_to_arrays, parse_examples, serialized_input
 from modelship.errors import InvalidInput
 from modelship.protos import tf_example_pb2, tfs_prediction_service_pb2
-from modelship.signature import Signature, TensorSpec
+from modelship.signature import REGRESS_METHOD, Signature, TensorSpec
 
 SIGNATURE = Signature(
     inputs={"x": TensorSpec("float32", (-1, 2)), "n": TensorSpec("int64", (-1, 1))},
@@ -154,3 +154,67 @@ def test_a_body_with_strings_and_b64_gives_bytes() -> None:
 def test_bad_bodies_are_refused_with_what_is_wrong(body: Any, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         parse_examples(body, SIGNATURE)
+
+
+# TF Serving's contract: a classify/regress signature taking serialized examples.
+SERIALIZED = Signature(
+    inputs={"inputs": TensorSpec("object", (), unknown_rank=True)},
+    outputs={"outputs": TensorSpec("float32", (-1,))},
+    method_name=REGRESS_METHOD,
+)
+
+
+def _parsed(row: bytes) -> tf_example_pb2.Example:
+    example = tf_example_pb2.Example()
+    example.ParseFromString(row)
+    return example
+
+
+def test_serialized_input_only_for_tf_servings_contract() -> None:
+    assert serialized_input(SERIALIZED) == "inputs"
+    predict = Signature(inputs=SERIALIZED.inputs, outputs=SERIALIZED.outputs)
+    assert serialized_input(predict) is None
+    numeric = Signature(
+        inputs={"x": TensorSpec("float32", (-1, 1))},
+        outputs=SERIALIZED.outputs,
+        method_name=REGRESS_METHOD,
+    )
+    assert serialized_input(numeric) is None
+
+
+def test_json_examples_are_serialized_with_the_context() -> None:
+    body = {
+        "context": {"lang": "en", "x": 9.0},
+        "examples": [{"x": 1.0}, {"ids": [1, 2], "image": {"b64": "aGk="}}],
+    }
+    (rows,) = parse_examples(body, SERIALIZED).values()
+    first, second = (_parsed(row) for row in rows)
+    assert list(first.features.feature["x"].float_list.value) == [1.0]
+    assert list(first.features.feature["lang"].bytes_list.value) == [b"en"]
+    assert list(second.features.feature["x"].float_list.value) == [9.0]
+    assert list(second.features.feature["ids"].int64_list.value) == [1, 2]
+    assert list(second.features.feature["image"].bytes_list.value) == [b"hi"]
+
+
+@pytest.mark.parametrize(
+    ("feature", "words"),
+    [
+        ([1, "a"], "all be numbers or all strings"),
+        ({"b64": "%%"}, "invalid base64"),
+        ({"text": "x"}, '"b64"'),
+        (2**70, "does not fit an int64"),
+    ],
+)
+def test_json_features_that_make_no_example_are_refused(feature: object, words: str) -> None:
+    with pytest.raises(InvalidInput, match=words):
+        parse_examples({"examples": [{"f": feature}]}, SERIALIZED)
+
+
+def test_grpc_examples_are_serialized_with_the_context_under_them() -> None:
+    request_input = tfs_prediction_service_pb2.Input()
+    listed = request_input.example_list_with_context
+    listed.context.features.feature["x"].float_list.value.append(5.0)
+    listed.examples.add().features.feature["x"].float_list.value.append(1.0)
+    listed.examples.add()
+    rows = examples_to_arrays(request_input, SERIALIZED)["inputs"]
+    assert [list(_parsed(r).features.feature["x"].float_list.value) for r in rows] == [[1.0], [5.0]]

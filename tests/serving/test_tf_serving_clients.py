@@ -25,12 +25,12 @@ prediction_service_pb2_grpc = pytest.importorskip(
 
 @pytest.fixture(scope="session")
 def tf_serving_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """TF Serving's MNIST export (version 1) and half_plus_three (version 123)."""
+    """TF Serving's MNIST export (version 1) and half_plus_three (directory ``00000123``)."""
     from tests.fixtures.tf_serving_models import write_half_plus_three, write_mnist_saved_model
 
     root = tmp_path_factory.mktemp("tf-serving-models")
     write_mnist_saved_model(root / "mnist" / "1")
-    write_half_plus_three(root / "half_plus_three" / "123")
+    write_half_plus_three(root / "half_plus_three" / "00000123")
     return root
 
 
