@@ -7,7 +7,7 @@ EXTRAS ?= torch,tensorflow,dev
 # The stamp changes whenever the declared or pinned dependencies change, so `setup` is a no-op otherwise.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt requirements/*.txt 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: setup demo demo-images test lint format bench clean protos
+.PHONY: setup demo demo-images test lint format bench clean protos gpu-images gpu-wheels gpu-check
 
 setup: $(STAMP)
 
@@ -47,6 +47,19 @@ bench: setup
 # Regenerates the protobuf modules checked in beside their .proto files.
 protos: setup
 	PYTHON=$(BIN)/python scripts/gen-protos.sh
+
+# The GPU images (CUDA libraries from PyPI wheels on the Debian base): downloads several GB.
+gpu-images:
+	scripts/build-base-image.sh
+	scripts/build-images.sh serving-gpu training-gpu
+
+# Wheels the GPU check installs where no package index is reachable (.gpu-wheels/, < 40 MB).
+gpu-wheels: setup
+	PYTHON=$(BIN)/python scripts/gpu-wheels.sh
+
+# On a machine with an NVIDIA GPU and PyTorch for CUDA: GPU tests and the GPU/CPU benchmark.
+gpu-check:
+	scripts/gpu-check.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

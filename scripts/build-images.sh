@@ -63,7 +63,6 @@ for image in "${IMAGES[@]}"; do
   image_args=("${args[@]}")
   case "$image" in
     lb|prometheus) [ "$BASE" = python:3.11-slim ] && image_args=(--build-arg BASE_IMAGE=debian:bookworm-slim) ;;
-    *-gpu) image_args=("${args[@]:2}") ;;  # GPU images keep their CUDA base (see the Dockerfile)
   esac
   start=$(date +%s)
   DOCKER_BUILDKIT=1 "$DOCKER" build --progress=plain -f "$dockerfile" -t "$PREFIX/$image:$TAG" \

@@ -206,6 +206,14 @@ def curl_tour(b: Block, session: Session) -> None:
     assert same == pytest.approx(row, abs=1e-5)
 
 
+@handles("modelship info")
+def devices_info(b: Block, session: Session) -> None:
+    (command,) = b.commands()
+    listed = session.sh(command).stdout
+    for framework in ("torch", "tensorflow", "onnxruntime"):
+        assert f"{framework} " in listed, listed
+
+
 @handles("from modelship.client import Client")
 def python_client(b: Block, session: Session) -> None:
     serving(session, SERVE)

@@ -54,6 +54,22 @@ def test_exported_onnx_matches_the_trained_network(image_model: ImageModel) -> N
     np.testing.assert_array_equal(matrix, image_model.result.confusion)  # type: ignore[attr-defined]
 
 
+def test_the_pytorch_program_serves_what_onnx_serves(image_model: ImageModel) -> None:
+    from modelship.runtimes import RuntimeOptions, load_runtime
+
+    version = image_model.base_path / "1"
+    assert Manifest.read(version).artifacts == {"onnx": "model.onnx", "torch": "model.pt2"}
+    dataset = image_model.result.dataset  # type: ignore[attr-defined]
+    x = dataset.preprocessing.to_tensor(dataset.x_val)
+    (expected,) = ort.InferenceSession(str(version / "model.onnx")).run(None, {"images": x})
+    runtime = load_runtime(version, "torch", RuntimeOptions(device="cpu"))
+    try:
+        served = runtime.predict("serving_default", {"images": x})["probabilities"]
+    finally:
+        runtime.close()
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+
+
 def test_unknown_framework_is_refused_before_reading_data(tmp_path: object) -> None:
     from modelship.errors import BadConfig
 

@@ -6,6 +6,7 @@ GPU without that provider, it serves on the CPU and says so once per process.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import statistics
@@ -120,8 +121,22 @@ def providers_for(device: str, available: list[str]) -> tuple[list[Any], str]:
             f"(only {', '.join(available)}); install onnxruntime-gpu to use the GPU"
         )
         return on_cpu, "cpu"
+    _preload_cuda_libraries()
     index = request.index or 0
     return [(CUDA_PROVIDER, {"device_id": index}), *on_cpu], f"cuda:{index}"
+
+
+@functools.cache
+def _preload_cuda_libraries() -> None:
+    """Load CUDA and cuDNN from the nvidia-* wheels (onnxruntime-gpu's [cuda,cudnn] extras), as
+    the GPU image installs them; without those wheels the system's libraries are used."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    try:
+        preload()
+    except Exception as exc:  # a partial CUDA install: the session then says what is missing
+        logger.warning("onnxruntime could not preload the CUDA libraries: %s", exc)
 
 
 def _warn_fallback(reason: str) -> None:

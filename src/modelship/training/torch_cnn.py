@@ -86,7 +86,7 @@ class _Softmax(nn.Module):
 
 
 class ImageTorchRecipe(ImageRecipeBase):
-    """Trains :class:`ImageCNN` with Adam and light augmentation; exports ONNX."""
+    """Trains :class:`ImageCNN` with Adam and light augmentation; exports ONNX and a program."""
 
     framework = "torch"
 
@@ -185,7 +185,7 @@ class ImageTorchRecipe(ImageRecipeBase):
         return probs
 
     def export(self, directory: Path) -> dict[str, str]:
-        """Write ``model.onnx`` (dynamic batch) into ``directory``."""
+        """Write ``model.onnx`` and ``model.pt2`` (both with a dynamic batch) into ``directory``."""
         # Exported from a CPU copy: the served artifact must not name the training device.
         model = _Softmax(copy.deepcopy(self.net).cpu()).eval()
         example = torch.zeros(2, *self._spec.input_shape, dtype=torch.float32)
@@ -202,7 +202,11 @@ class ImageTorchRecipe(ImageRecipeBase):
                 opset_version=_ONNX_OPSET,
                 dynamo=False,
             )
-        return {"onnx": path.name}
+        from modelship.training.torch_export import export_program
+
+        # The same network for the PyTorch runtime (``--device cuda`` serves it on a GPU).
+        program = export_program(model, tuple(self._spec.input_shape), directory / "model.pt2")
+        return {"onnx": path.name, "torch": program.name}
 
     def framework_versions(self) -> dict[str, str]:
         import onnx

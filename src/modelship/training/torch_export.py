@@ -23,8 +23,10 @@ ONNX_OPSET = 17
 _EXAMPLE_BATCH = 2
 
 
-def _example(n_features: int) -> torch.Tensor:
-    return torch.zeros(_EXAMPLE_BATCH, n_features, dtype=torch.float32)
+def _example(shape: int | tuple[int, ...]) -> torch.Tensor:
+    """A batch of zeros with one example of ``shape`` (``n_features``, or ``H, W, C``)."""
+    dims = (shape,) if isinstance(shape, int) else shape
+    return torch.zeros(_EXAMPLE_BATCH, *dims, dtype=torch.float32)
 
 
 def export_onnx(model: nn.Module, n_features: int, path: Path) -> Path:
@@ -49,12 +51,13 @@ def export_onnx(model: nn.Module, n_features: int, path: Path) -> Path:
     return path
 
 
-def export_program(model: nn.Module, n_features: int, path: Path) -> Path:
-    """Save ``model`` as a ``torch.export`` ExportedProgram (``.pt2``) with a dynamic batch."""
+def export_program(model: nn.Module, example_shape: int | tuple[int, ...], path: Path) -> Path:
+    """Save ``model`` as a ``torch.export`` ExportedProgram (``.pt2``) with a dynamic batch;
+    one example is ``example_shape`` (the MLP's ``n_features``, the CNN's ``(H, W, 3)``)."""
     model.eval()
     batch = torch.export.Dim("batch", min=1)
     program = torch.export.export(
-        model, (_example(n_features),), dynamic_shapes={INPUT_NAME: {0: batch}}
+        model, (_example(example_shape),), dynamic_shapes={INPUT_NAME: {0: batch}}
     )
     torch.export.save(program, str(path))
     return path
