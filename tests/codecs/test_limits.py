@@ -68,8 +68,8 @@ def test_a_v2_shape_of_zero_elements_still_has_to_match() -> None:
 
 def test_check_inputs_sums_the_bytes_of_every_input() -> None:
     small = np.zeros((10, 100), dtype=np.float32)  # 4,000 bytes each
-    LIMITS.check_inputs([("a", small), ("b", small)])
+    LIMITS.check_inputs({"a": small, "b": small})
     with pytest.raises(RequestTooLarge, match="the request's inputs would take 12000 bytes"):
-        LIMITS.check_inputs([("a", small), ("b", small), ("c", small)])
+        LIMITS.check_inputs({"a": small, "b": small, "c": small})
     with pytest.raises(RequestTooLarge, match="input 'w' has 101 rows"):
-        LIMITS.check_inputs([("w", np.zeros(101, dtype=np.int8))])
+        LIMITS.check_inputs({"w": np.zeros(101, dtype=np.int8)})

@@ -7,10 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import psutil
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from modelship.runtimes import onnx as onnx_runtime
-from modelship.runtimes.onnx import SMALL_MODEL_SECONDS, OnnxRuntime, auto_threads, probe_inputs
+from modelship.runtimes.onnx import (
+    SHRINK_AFTER_BYTES,
+    SMALL_MODEL_SECONDS,
+    OnnxRuntime,
+    auto_threads,
+    probe_inputs,
+)
 from tests.fixtures.toy_models import reference_softmax_linear, row_sum, softmax_linear
 
 
@@ -107,3 +115,41 @@ def test_without_the_cuda_provider_a_gpu_falls_back_with_one_warning(
 
 def test_the_runtime_says_where_it_computes(mlp: tuple[Path, np.ndarray, np.ndarray]) -> None:
     assert OnnxRuntime(mlp[0], threads=1, device="cpu").device == "cpu"
+
+
+def _wide_mlp(path: Path) -> Path:
+    """784 -> 512 -> 10: a large batch's activations are what the CPU arena would keep."""
+    rng = np.random.default_rng(0)
+    weights = [
+        numpy_helper.from_array(rng.normal(size=(784, 512)).astype(np.float32), "W1"),
+        numpy_helper.from_array(rng.normal(size=(512, 10)).astype(np.float32), "W2"),
+    ]
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["images", "W1"], ["hidden"]),
+            helper.make_node("Relu", ["hidden"], ["relu"]),
+            helper.make_node("MatMul", ["relu", "W2"], ["scores"]),
+        ],
+        "wide_mlp",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 784])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", 10])],
+        initializer=weights,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_large_batch_does_not_pin_the_arena(tmp_path: Path) -> None:
+    runtime = OnnxRuntime(_wide_mlp(tmp_path / "model.onnx"), threads=1)
+    process = psutil.Process()
+    runtime.predict("serving_default", {"images": np.ones((8, 784), dtype=np.float32)})
+    before = process.memory_info().rss
+    rows = 32_768  # 100 MiB of input, 64 MiB of hidden activations
+    assert rows * 784 * 4 > SHRINK_AFTER_BYTES
+    batch = np.ones((rows, 784), dtype=np.float32)
+    assert runtime.predict("serving_default", {"images": batch})["scores"].shape == (rows, 10)
+    del batch
+    grown = process.memory_info().rss - before
+    assert grown < 32 * 1024 * 1024, f"{grown >> 20} MiB kept after the batch"

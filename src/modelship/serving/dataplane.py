@@ -100,7 +100,7 @@ class DataPlane:
             inputs = request.inputs
             if callable(inputs):
                 inputs = inputs(signature, image)
-            self.limits.check_inputs(inputs.items())
+            self.limits.check_inputs(inputs)
             if image is None:
                 inputs = conform_inputs(signature, inputs, request.typed)
                 work = self.executor.run(served, name, inputs)
