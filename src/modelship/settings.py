@@ -101,6 +101,8 @@ class ServeSettings(BaseSettings):
     drift_sampling_rate: float = Field(default=0.05, ge=0.0, le=1.0)
     drift_window_rows: int = Field(default=1000, ge=1, le=100_000)
     drift_min_rows: int = Field(default=100, ge=1)
+    # The model board: HTML pages of the models, versions, lineage and live charts at /board.
+    enable_model_board: bool = True
     # Request logs (a model config's logging_config) start a new file past this size.
     request_log_max_file_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     log_level: str = "info"

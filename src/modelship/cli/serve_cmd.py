@@ -354,6 +354,14 @@ def serve(
             help="Sampled rows a version needs before its drift is reported [100]",
         ),
     ] = None,
+    enable_model_board: Annotated[
+        bool | None,
+        _flag(
+            "--enable_model_board/--no_enable_model_board",
+            "--enable-model-board/--no-enable-model-board",
+            help="Serve the model board (HTML) at /board; a browser's GET / goes there [on]",
+        ),
+    ] = None,
     request_log_max_file_bytes: Annotated[
         int | None,
         _flag(

@@ -144,6 +144,7 @@ def run_worker(
         timeout=timeout_ms / 1000 if timeout_ms else None,
         cors=settings.rest_api_enable_cors_support,
         metrics_paths=metrics_paths(settings.monitoring_config_file),
+        board=settings.enable_model_board,
     )
     config = uvicorn.Config(
         app,

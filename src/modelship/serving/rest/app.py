@@ -15,6 +15,8 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelship.errors import ModelshipError
+from modelship.serving.board import board_routes, redirect_browsers
+from modelship.serving.board.history import MetricsHistory
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.rest.drift import drift_routes
 from modelship.serving.rest.errors import (
@@ -105,9 +107,16 @@ def build_app(
     timeout: float | None = None,
     cors: bool = False,
     metrics_paths: Sequence[str] = METRICS_PATHS,
+    board: bool = False,
 ) -> Any:
-    """The ASGI app serving ``dataplane``; ``lifespan`` runs what shares its loop (gRPC)."""
+    """The ASGI app serving ``dataplane``; ``lifespan`` runs what shares its loop (gRPC);
+    ``board`` adds the model board's pages (a browser's ``GET /`` goes there)."""
     timeout = timeout or None
+    board_pages: list[BaseRoute] = []
+    if board:
+        history = MetricsHistory(dataplane.metrics)
+        history.start()
+        board_pages = list(board_routes(dataplane, history))
     routes: list[BaseRoute] = [
         *tf_serving_routes(dataplane, max_body_bytes, timeout),
         *metrics_routes(dataplane.metrics, metrics_paths),
@@ -115,6 +124,7 @@ def build_app(
         *v2_routes(dataplane, max_body_bytes, timeout),
         *(extra_routes or []),
         *openapi_routes(),
+        *board_pages,
     ]
     app = Starlette(
         routes=routes,
@@ -124,6 +134,8 @@ def build_app(
     )
     app.state.dataplane = dataplane
     served: ASGIApp = PredictFastPath(ReplicaHeader(app), dataplane, max_body_bytes, timeout)
+    if board:
+        served = redirect_browsers(served)
     if cors:
         # Outermost, so the predict fast path's answers carry the headers too. Like TF Serving:
         # any origin, GET and POST; preflights are answered without reaching the API.
