@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "publish", "save"]
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelship.saving.api import publish, save
 
 # Declared, not assigned: the first read goes through ``__getattr__`` below.
 __version__: str
 
 
-def __getattr__(name: str) -> str:
+def __getattr__(name: str) -> Any:
     # The version is looked up on first use: importlib.metadata costs tens of milliseconds,
     # paid otherwise by every ``python -m modelship.healthcheck`` probe.
     if name == "__version__":
@@ -20,4 +25,9 @@ def __getattr__(name: str) -> str:
             value = "0.0.0"
         globals()["__version__"] = value
         return value
+    if name in ("save", "publish"):
+        # Imported on first use: ``import modelship`` stays free of numpy and the frameworks.
+        from modelship.saving import api
+
+        return getattr(api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,22 +1,61 @@
 """``modelship.json``: what a version directory holds and where it came from.
 
 Written by the exporters, read by the serving runtimes, the lineage commands and validation.
-Unknown keys are kept, so newer writers and older readers get along.
+Unknown keys are kept, so newer writers and older readers get along. The file's form is
+documented by a JSON Schema shipped with the package (``schemas/modelship.schema.json``);
+:meth:`Manifest.read` checks a file against it, so a malformed one is refused with the
+schema's reason instead of failing somewhere later.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from modelship.errors import BadConfig
 from modelship.signature import DEFAULT_SIGNATURE, Signature
 
-__all__ = ["MANIFEST_NAME", "Manifest"]
+__all__ = ["MANIFEST_NAME", "SCHEMA_NAME", "Manifest", "manifest_schema", "validate_manifest"]
 
 MANIFEST_NAME = "modelship.json"
+SCHEMA_NAME = "modelship.schema.json"
 FORMAT_VERSION = 1
+
+
+@functools.cache
+def manifest_schema() -> dict[str, Any]:
+    """The JSON Schema of ``modelship.json`` (format 1), as shipped in ``modelship/schemas``."""
+    text = resources.files("modelship.schemas").joinpath(SCHEMA_NAME).read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.cache
+def _validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(manifest_schema())
+
+
+def validate_manifest(data: Any, where: str = MANIFEST_NAME) -> None:
+    """Check ``data`` (a parsed ``modelship.json``) against the schema.
+
+    Raises:
+        BadConfig: it does not conform; the message names the offending key path and why.
+    """
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        at = "/".join(str(p) for p in first.absolute_path) or "(top level)"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise BadConfig(
+            f"{where} does not follow the modelship.json schema (format {FORMAT_VERSION}): "
+            f"at {at}: {first.message}{more}"
+        )
 
 
 @dataclass
@@ -114,4 +153,16 @@ class Manifest:
 
     @classmethod
     def read(cls, directory: Path) -> Manifest:
-        return cls.from_json(json.loads((directory / MANIFEST_NAME).read_text()))
+        """Read and check ``directory/modelship.json``.
+
+        Raises:
+            FileNotFoundError: there is no such file.
+            BadConfig: it is not JSON, or it does not follow the schema.
+        """
+        path = directory / MANIFEST_NAME
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:  # JSONDecodeError and undecodable bytes
+            raise BadConfig(f"{path} is not valid JSON: {exc}") from exc
+        validate_manifest(data, str(path))
+        return cls.from_json(data)

@@ -134,7 +134,7 @@ def test_detection_prefers_onnx_then_tensorflow_then_torch(tmp_path: Path) -> No
 def test_nothing_servable_names_every_artifact_looked_for(tmp_path: Path) -> None:
     with pytest.raises(BadConfig, match="no servable artifact") as refused:
         load_runtime(tmp_path)
-    assert "model.onnx, saved_model.pb, model.pt2 or model.ts" in refused.value.message
+    assert "model.onnx, saved_model.pb, model.pt2, model.ts or process.py" in refused.value.message
 
 
 def test_names_and_platforms_cannot_be_taken_twice() -> None:
@@ -144,7 +144,7 @@ def test_names_and_platforms_cannot_be_taken_twice() -> None:
         table.register(onnx)
     with pytest.raises(BadConfig, match="'pytorch' selects 'torch' already"):
         table.register(RuntimeSpec("mine", onnx.detect, onnx.load, platforms=("pytorch",)))
-    assert table.names() == ["onnx", "tensorflow", "torch"]
+    assert table.names() == ["onnx", "tensorflow", "torch", "python"]
 
 
 def test_options_reach_the_runtime(tmp_path: Path) -> None:
@@ -189,7 +189,7 @@ def test_an_entry_point_adds_a_runtime(tmp_path: Path, monkeypatch: pytest.Monke
     table = RuntimeRegistry(BUILTIN_RUNTIMES, entry_point_group=ENTRY_POINT_GROUP)
     version = echo_version(tmp_path / "echo" / "1", 3.0)
     (version / "model.onnx").write_bytes(b"")  # its order (5) puts it before ONNX
-    assert table.names() == ["echo", "onnx", "tensorflow", "torch"]
+    assert table.names() == ["echo", "onnx", "tensorflow", "torch", "python"]
     assert table.detect(version) == "echo"
     assert table.for_platform("echo-platform") == "echo"
     runtime = table.load(version, options=RuntimeOptions(intra_op_threads=2))

@@ -28,6 +28,7 @@ __all__ = [
     "SMALL_MODEL_SECONDS",
     "OnnxRuntime",
     "auto_threads",
+    "onnx_spec",
     "probe_inputs",
     "providers_for",
 ]
@@ -60,16 +61,18 @@ _ORT_TYPES |= {f"tensor({t})": t for t in ["float16", "bool", "int8", "int16", "
 _ORT_TYPES |= {f"tensor({t})": t for t in ["uint8", "uint16", "uint32", "uint64"]}
 
 
-def _spec(arg: Any) -> TensorSpec:
+def onnx_spec(arg: Any) -> TensorSpec:
+    """The tensor spec of an onnxruntime input or output (unknown dimensions are -1)."""
     shape = tuple(d if isinstance(d, int) and d >= 0 else -1 for d in arg.shape)
     return TensorSpec(dtype=_ORT_TYPES.get(arg.type, "float32"), shape=shape)
 
 
 class OnnxRuntime:
-    """One ONNX model behind a single ``serving_default`` signature.
+    """One ONNX model behind a single signature (``serving_default`` unless the manifest names
+    its signature otherwise).
 
     The graph's own input and output names are the signature's tensor names; the manifest,
-    when present, only contributes the signature's method name.
+    when present, only contributes the signature's name and method name.
     """
 
     def __init__(
@@ -87,10 +90,13 @@ class OnnxRuntime:
             if feeds is not None and auto_threads(_one_example_seconds(self._session, feeds)):
                 self._session = _open(path, 1, providers)
         self.name = "onnx"
-        inputs = {arg.name: _spec(arg) for arg in self._session.get_inputs()}
-        outputs = {arg.name: _spec(arg) for arg in self._session.get_outputs()}
-        method = PREDICT_METHOD if manifest is None else manifest.default_signature.method_name
-        self.signatures = {DEFAULT_SIGNATURE: Signature(inputs, outputs, method_name=method)}
+        inputs = {arg.name: onnx_spec(arg) for arg in self._session.get_inputs()}
+        outputs = {arg.name: onnx_spec(arg) for arg in self._session.get_outputs()}
+        method, name = PREDICT_METHOD, DEFAULT_SIGNATURE
+        if manifest is not None and manifest.signatures:
+            # The manifest names the signature (e.g. TF Serving's tutorial's predict_images).
+            method, name = manifest.default_signature.method_name, manifest.default_signature.name
+        self.signatures = {name: Signature(inputs, outputs, method_name=method, name=name)}
         self._output_names = list(outputs)
 
     def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
@@ -191,7 +197,7 @@ def probe_inputs(session: Any) -> dict[str, np.ndarray[Any, Any]] | None:
     or for string inputs."""
     feeds = {}
     for arg in session.get_inputs():
-        spec = _spec(arg)
+        spec = onnx_spec(arg)
         if arg.type not in _ORT_TYPES or spec.dtype == "object":
             return None
         dims = list(spec.shape)

@@ -112,7 +112,23 @@ class RuntimeRegistry:
         """
         spec = self.get(name if name is not None else self.detect(path))
         manifest = Manifest.read(path) if (path / MANIFEST_NAME).is_file() else None
-        return spec.load(path, manifest, options or RuntimeOptions())
+        runtime = spec.load(path, manifest, options or RuntimeOptions())
+        if spec.name == PYTHON.name:
+            return runtime
+        from modelship.runtimes.processing import (
+            ProcessedRuntime,
+            load_process_module,
+            process_file,
+        )
+
+        try:
+            source = process_file(path, manifest)
+            if source is None:
+                return runtime
+            return ProcessedRuntime(runtime, load_process_module(source), source)
+        except BaseException:
+            runtime.close()
+            raise
 
     def _ordered(self) -> list[RuntimeSpec]:
         self._discover()
@@ -185,6 +201,15 @@ def _load_torch(path: Path, manifest: Manifest | None, options: RuntimeOptions) 
     return load_torch(path, manifest, threads=options.intra_op_threads, device=options.device)
 
 
+def _load_python(path: Path, manifest: Manifest | None, options: RuntimeOptions) -> Runtime:
+    from modelship.runtimes.processing import PythonRuntime, load_process_module, process_file
+
+    source = process_file(path, manifest)
+    if source is None:
+        raise BadConfig(f"{path} has no process.py")
+    return PythonRuntime(load_process_module(source), source, manifest)
+
+
 def _builtin(
     name: str, load: Loader, order: int, *artifacts: str, platforms: tuple[str, ...] = ()
 ) -> RuntimeSpec:
@@ -198,7 +223,9 @@ def _builtin(
 ONNX = _builtin("onnx", _load_onnx, 10, "model.onnx", platforms=("onnxruntime",))
 TENSORFLOW = _builtin("tensorflow", _load_tensorflow, 20, "saved_model.pb")
 TORCH = _builtin("torch", _load_torch, 30, "model.pt2", "model.ts", platforms=("pytorch",))
-BUILTIN_RUNTIMES = (ONNX, TENSORFLOW, TORCH)
+# Last: a version's process.py is the model only when no model file is there.
+PYTHON = _builtin("python", _load_python, 90, "process.py")
+BUILTIN_RUNTIMES = (ONNX, TENSORFLOW, TORCH, PYTHON)
 
 # The process-wide table (entry points are read on its first use) and its methods as functions.
 _DEFAULT = RuntimeRegistry(BUILTIN_RUNTIMES, entry_point_group=ENTRY_POINT_GROUP)

@@ -18,7 +18,7 @@ from modelship.manifest import Manifest
 from modelship.runtimes.base import Arrays, refused_input
 from modelship.signature import DEFAULT_SIGNATURE, Signature, TensorSpec
 
-__all__ = ["TorchRuntime", "load_torch"]
+__all__ = ["TorchRuntime", "load_torch", "program_signatures"]
 
 
 class TorchRuntime:
@@ -35,7 +35,7 @@ class TorchRuntime:
         self._on_gpu = device != "cpu"
 
     def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
-        signature = self.signatures.get(signature_name) or self.signatures[DEFAULT_SIGNATURE]
+        signature = self.signatures.get(signature_name) or next(iter(self.signatures.values()))
         missing = [name for name in signature.inputs if name not in inputs]
         if missing:
             raise InvalidInput(f"missing input(s) {', '.join(missing)}")
@@ -49,6 +49,8 @@ class TorchRuntime:
         try:
             with torch.inference_mode():
                 result = self._module(*tensors)
+                if isinstance(result, dict):
+                    result = tuple(result.values())
                 values = result if isinstance(result, (tuple, list)) else (result,)
                 if self._on_gpu:
                     # Copies queued together, then one wait for all of them.
@@ -82,7 +84,9 @@ class TorchRuntime:
         del self._module
 
 
-def _signatures_from_program(program: Any) -> dict[str, Signature]:
+def program_signatures(program: Any) -> dict[str, Signature]:
+    """The signature an ExportedProgram declares: its user inputs by name, its outputs as
+    ``output_0``... with the dtypes and shapes the export traced (a symbolic batch is -1)."""
     inputs: dict[str, TensorSpec] = {}
     for spec in program.graph_signature.input_specs:
         if spec.kind.name != "USER_INPUT":
@@ -136,7 +140,7 @@ def load_torch(
                 # Moves parameters, buffers and the constants the graph captured.
                 program = move_to_device_pass(program, device)
             module = program.module()
-            signatures = manifest.signatures if manifest else _signatures_from_program(program)
+            signatures = manifest.signatures if manifest else program_signatures(program)
         elif script_path.is_file():
             load_script: Any = torch.jit.load  # untyped
             module = load_script(str(script_path), map_location=device).eval()

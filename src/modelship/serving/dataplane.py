@@ -26,6 +26,7 @@ from modelship.errors import (
 )
 from modelship.registry import LOADING, START, Registry, ServedVersion
 from modelship.runtimes.out_of_memory import as_out_of_memory
+from modelship.runtimes.processing import ProcessingFailed
 from modelship.serving.deadline import Deadlines
 from modelship.serving.executor import InferenceExecutor
 from modelship.serving.inference import (
@@ -125,6 +126,9 @@ class DataPlane:
             return response
         except ModelshipError as exc:
             code = exc.code
+            if isinstance(exc, ProcessingFailed) and served is not None:
+                # The version still serves; its status says what its own code last raised.
+                served.error_message = f"last request failed: {exc.message}"
             raise
         except asyncio.CancelledError:
             # gRPC cancels a call at the caller's deadline, often just before the sweep does.

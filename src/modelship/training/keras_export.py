@@ -16,7 +16,7 @@ from typing import Any
 
 from modelship.errors import BadConfig
 from modelship.runtimes.tensorflow import import_tensorflow
-from modelship.signature import PREDICT_METHOD, Signature, TensorSpec
+from modelship.signature import DEFAULT_SIGNATURE, PREDICT_METHOD, Signature, TensorSpec
 
 __all__ = [
     "KERAS_NAME",
@@ -26,6 +26,7 @@ __all__ = [
     "export_onnx",
     "export_savedmodel",
     "keras_framework_versions",
+    "keras_outputs",
     "keras_signature",
 ]
 
@@ -71,8 +72,9 @@ def _serving_function(model: Any) -> tuple[Callable[..., dict[str, Any]], list[A
     return serve, specs
 
 
-def keras_signature(model: Any) -> Signature:
-    """The ``serving_default`` signature the exports of ``model`` have."""
+def keras_signature(model: Any, name: str = DEFAULT_SIGNATURE) -> Signature:
+    """The signature (``serving_default`` unless ``name`` says otherwise) the exports of
+    ``model`` have."""
     tf = import_tensorflow()
     serve, specs = _serving_function(model)
     concrete = tf.function(serve).get_concrete_function(*specs)
@@ -83,22 +85,31 @@ def keras_signature(model: Any) -> Signature:
 
     inputs = {s.name: spec(s.dtype, s.shape) for s in specs}
     outputs = {k: spec(v.dtype, v.shape) for k, v in concrete.structured_outputs.items()}
-    return Signature(inputs, outputs, method_name=PREDICT_METHOD)
+    return Signature(inputs, outputs, method_name=PREDICT_METHOD, name=name)
 
 
-def export_savedmodel(model: Any, directory: Path) -> Path:
+def keras_outputs(model: Any, inputs: list[Any]) -> dict[str, Any]:
+    """What ``model`` answers in inference mode for ``inputs`` (one array per model input, in
+    order), by the output names its exports use, as numpy arrays."""
+    tf = import_tensorflow()
+    serve, specs = _serving_function(model)
+    tensors = [tf.convert_to_tensor(x, dtype=s.dtype) for x, s in zip(inputs, specs, strict=True)]
+    return {k: v.numpy() for k, v in serve(*tensors).items()}
+
+
+def export_savedmodel(model: Any, directory: Path, name: str = DEFAULT_SIGNATURE) -> Path:
     """Write ``model`` as a SavedModel into ``directory`` (``saved_model.pb``, ``variables/``).
 
-    The only signature is ``serving_default`` with the model's input names and output names,
-    so TF Serving, ``tf.saved_model.load`` and modelship's TensorFlow runtime all see the same
-    named tensors. Dropout and other training-only layers run in inference mode.
+    The only signature is ``name`` (``serving_default``) with the model's input names and
+    output names, so TF Serving, ``tf.saved_model.load`` and modelship's TensorFlow runtime
+    all see the same named tensors. Dropout and other training-only layers run in inference mode.
     """
     import keras
 
     serve, specs = _serving_function(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serving_default", serve, input_signature=specs)
+    archive.add_endpoint(name, serve, input_signature=specs)
     archive.write_out(str(directory), verbose=False)
     return directory / "saved_model.pb"
 

@@ -1,0 +1,1 @@
+"""JSON Schemas shipped with modelship: ``modelship.schema.json`` describes ``modelship.json``."""
