@@ -1,4 +1,5 @@
-"""``modelship convert``: Keras model files become servable versions; other files are refused."""
+"""``modelship convert``: Keras, PyTorch, ONNX and SavedModel files become checked versions;
+other files are refused, and an artifact that fails its check is never published."""
 
 from __future__ import annotations
 
@@ -123,14 +124,51 @@ def test_an_h5_that_is_not_a_keras_model_fails_cleanly(tmp_path: Path) -> None:
 
 
 def test_other_suffixes_and_bad_names_are_refused(tmp_path: Path) -> None:
-    other = tmp_path / "model.pt"
+    other = tmp_path / "model.txt"
     other.write_bytes(b"x")
     code, out = _convert(str(other), "--name", "m", "--output", str(tmp_path))
     assert code == 1
     assert ".keras" in out
+    assert ".pt2" in out
+    not_torch = tmp_path / "model.pt"
+    not_torch.write_bytes(b"x")
+    code, out = _convert(str(not_torch), "--name", "m", "--output", str(tmp_path))
+    assert code == 1
+    assert "is not a PyTorch model file" in " ".join(out.split())
     code, out = _convert(str(tmp_path / "missing.h5"), "--name", "m", "--output", str(tmp_path))
     assert code == 1
     assert "does not exist" in out
     code, out = _convert(str(other), "--name", "../escape", "--output", str(tmp_path))
     assert code == 1
     assert "model name" in out
+
+
+def test_a_string_lookup_model_converts_without_a_broken_onnx(tmp_path: Path) -> None:
+    keras.utils.set_random_seed(1)
+    text = keras.Input(shape=(1,), dtype="string", name="text")
+    ids = keras.layers.StringLookup(vocabulary=["a", "b"])(text)
+    scores = keras.layers.Dense(2, name="scores")(
+        keras.layers.Flatten()(keras.layers.Embedding(4, 2)(ids))
+    )
+    source = tmp_path / "lookup.keras"
+    keras.Model(text, scores).save(source)
+    output = tmp_path / "models"
+    code, out = _convert(str(source), "--name", "lookup", "--output", str(output))
+    assert code == 3, out  # published, without model.onnx
+    flat = " ".join(out.split())
+    assert "warning: model.onnx left out" in flat
+    assert "checked saved_model.pb with tensorflow" in flat
+    assert "Traceback" not in out
+    (version,) = (output / "lookup").iterdir()
+    assert not (version / "model.onnx").exists()
+    assert "onnx" not in Manifest.read(version).artifacts
+    # What the server would load: the SavedModel, which answers strings.
+    from modelship.runtimes import load_runtime
+
+    runtime = load_runtime(version)
+    assert runtime.name == "tensorflow"
+    answer = runtime.predict("serving_default", {"text": np.array([["a"], ["zzz"]], dtype=object)})
+    assert answer["scores"].shape == (2, 2)
+    runtime.close()
+    code, out = _convert(str(source), "--name", "lookup", "--output", str(output), "--no-onnx")
+    assert code == 0, out

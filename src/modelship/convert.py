@@ -1,109 +1,95 @@
-"""Turning a Keras model file (``.h5``, ``.keras``) into a servable model version.
+"""Turning a model file into a servable model version: ``modelship convert``.
 
-This is the seed's ``load_model('model.h5')`` then ``save(f'.../{ts}', save_format='tf')`` step,
-done once and completely: the new version gets a TF Serving SavedModel, ``model.onnx`` and a
-``modelship.json`` recording where it came from, published atomically.
+For a Keras file this is the seed's ``load_model('model.h5')`` then ``save(f'.../{ts}')`` step,
+done once and completely; PyTorch (``.pt2``, TorchScript, pickled modules), ONNX files and
+SavedModel directories go the same way. Each artifact written is loaded by the runtime that
+serves it and compared with the original before the version is published (see
+:mod:`modelship.saving`), with a ``modelship.json`` recording where it came from.
 """
 
 from __future__ import annotations
 
 import hashlib
-import platform
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelship.errors import BadConfig
-from modelship.export import code_version, write_version
-from modelship.manifest import Manifest
+from modelship.saving.files import KERAS_SUFFIXES, load_keras_file
 
-__all__ = ["KERAS_SUFFIXES", "convert_keras", "load_keras_file"]
+if TYPE_CHECKING:
+    from modelship.saving.api import SaveResult
 
-KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
+__all__ = ["KERAS_SUFFIXES", "convert_file", "load_keras_file", "read_example"]
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def load_keras_file(path: Path) -> Any:
-    """Load a Keras model saved with ``model.save`` (HDF5 or the ``.keras`` zip format).
-
-    Raises:
-        BadConfig: the file is missing, has another suffix, or is not a Keras model.
-    """
-    if not path.is_file():
-        raise BadConfig(f"{path} does not exist")
-    if path.suffix.lower() not in KERAS_SUFFIXES:
-        raise BadConfig(
-            f"{path}: expected a Keras model file ending in {', '.join(KERAS_SUFFIXES)}"
-        )
-    from modelship.runtimes.tensorflow import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    try:
-        # compile=False: the optimiser state and custom losses are not needed to serve.
-        model = keras.models.load_model(str(path), compile=False)
-    except Exception as exc:  # h5py, zipfile and Keras raise many types for foreign files
-        raise BadConfig(
-            f"{path} is not a Keras model file ({type(exc).__name__}: {exc}); "
-            "save one with model.save('model.keras') or model.save('model.h5')"
-        ) from exc
-    if not isinstance(model, keras.Model):
-        raise BadConfig(f"{path} holds a {type(model).__name__}, not a Keras model")
-    return model
 
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
-def convert_keras(
-    path: Path, name: str, output: Path, version: int | None = None
-) -> tuple[Path, Manifest]:
-    """Publish the Keras model in ``path`` as ``output/name/<version>``.
+def read_example(path: Path) -> Any:
+    """Example inputs from a ``.npy`` (one input) or ``.npz`` (one array per input name)."""
+    import numpy as np
+
+    try:
+        loaded = np.load(str(path), allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise BadConfig(f"{path}: expected a .npy or .npz file of example inputs ({exc})") from exc
+    if isinstance(loaded, np.ndarray):
+        return loaded
+    with loaded:
+        return {name: loaded[name] for name in loaded.files}
+
+
+def convert_file(
+    path: Path,
+    name: str,
+    output: Path,
+    version: int | None = None,
+    *,
+    example: Any = None,
+    **options: Any,
+) -> SaveResult:
+    """Publish the model in ``path`` as ``output/name/<version>``, checked like
+    :func:`modelship.save` (which takes the same ``options``).
 
     Args:
-        path: a ``.h5``/``.hdf5``/``.keras`` file written by Keras' ``model.save``.
+        path: a SavedModel directory, or a ``.onnx``, ``.pt2``, TorchScript (``.ts``/``.pt``),
+            pickled-module (``.pt``/``.pth``), ``.keras``, ``.h5`` or ``.hdf5`` file.
         name: the model name (its folder under ``output``).
         output: the model repository.
         version: the version number; ``None`` picks the next one (unix time).
-
-    Returns:
-        The version directory and its manifest.
+        example: example inputs; needed for TorchScript and pickled PyTorch modules.
 
     Raises:
-        BadConfig: a bad name, or a file that is not a Keras model (nothing is written).
+        BadConfig: a bad name, a file that is not a model, or a required artifact that failed
+            its check (nothing is written).
         AlreadyExists: ``version`` is already published.
     """
+    from modelship.saving.api import publish
+
     if not _NAME.match(name):
         raise BadConfig(
             f"model name {name!r} must start with a letter or digit and hold only letters, "
             "digits, '_', '.' and '-'"
         )
-    model = load_keras_file(path)
-    from modelship.training.keras_export import (
-        export_keras,
-        keras_framework_versions,
-        keras_signature,
-    )
-
-    signature = keras_signature(model)
-    manifest = Manifest(
+    if not path.exists():
+        raise BadConfig(f"{path} does not exist")
+    parameters = {"converted_from": path.name, "source_sha256": _sha256(path)}
+    return publish(
+        path,
+        output,
+        example,
         name=name,
-        framework="tensorflow",
-        signatures={signature.name: signature},
-        parameters={
-            "converted_from": path.name,
-            "source_sha256": _sha256(path),
-            "keras_model_name": str(getattr(model, "name", "")),
-        },
-        code_version=code_version(),
-        framework_versions={**keras_framework_versions(), "python": platform.python_version()},
-    )
-    return write_version(
-        output / name, manifest, lambda directory: export_keras(model, directory), version=version
+        version=version,
+        parameters={**parameters, **dict(options.pop("parameters", None) or {})},
+        **options,
     )

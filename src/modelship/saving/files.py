@@ -11,7 +11,7 @@ from typing import Any
 
 from modelship.errors import BadConfig
 
-__all__ = ["MODEL_SUFFIXES", "load_model_file"]
+__all__ = ["KERAS_SUFFIXES", "MODEL_SUFFIXES", "load_keras_file", "load_model_file"]
 
 TORCH_SUFFIXES = (".pt", ".pth", ".ts", ".pt2")
 KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
@@ -50,6 +50,36 @@ def _load_torch(path: Path) -> Any:
     return model
 
 
+def load_keras_file(path: Path) -> Any:
+    """Load a Keras model saved with ``model.save`` (HDF5 or the ``.keras`` zip format).
+
+    Raises:
+        BadConfig: the file is missing, has another suffix, or is not a Keras model.
+    """
+    if not path.is_file():
+        raise BadConfig(f"{path} does not exist")
+    if path.suffix.lower() not in KERAS_SUFFIXES:
+        raise BadConfig(
+            f"{path}: expected a Keras model file ending in {', '.join(KERAS_SUFFIXES)}"
+        )
+    from modelship.runtimes.tensorflow import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    try:
+        # compile=False: the optimiser state and custom losses are not needed to serve.
+        model = keras.models.load_model(str(path), compile=False)
+    except Exception as exc:  # h5py, zipfile and Keras raise many types for foreign files
+        raise BadConfig(
+            f"{path} is not a Keras model file ({type(exc).__name__}: {exc}); "
+            "save one with model.save('model.keras') or model.save('model.h5')"
+        ) from exc
+    if not isinstance(model, keras.Model):
+        raise BadConfig(f"{path} holds a {type(model).__name__}, not a Keras model")
+    return model
+
+
 def load_model_file(path: Path) -> Any:
     """The model in ``path``, ready for :func:`modelship.saving.api.plan_for`.
 
@@ -62,8 +92,6 @@ def load_model_file(path: Path) -> Any:
     if suffix in TORCH_SUFFIXES:
         return _load_torch(path)
     if suffix in KERAS_SUFFIXES:
-        from modelship.convert import load_keras_file
-
         return load_keras_file(path)
     raise BadConfig(
         f"{path}: expected a SavedModel directory or a model file ending in "
