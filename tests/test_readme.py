@@ -377,6 +377,151 @@ def image_b64_curl(b: Block, session: Session) -> None:
     assert prediction["scores"][0] == pytest.approx(max(prediction["probabilities"]))
 
 
+# ------------------------------------------------------------------------ serve your own model
+
+OWN_TORCH = "import torch"
+OWN_KERAS = "import numpy as np"
+OWN_ONNX = "from modelship import publish"
+OWN_SAVEDMODEL = "import modelship"
+
+
+def exec_in_cwd(b: Block, session: Session, namespace: dict[str, Any]) -> str:
+    """Run a Python block with the scratch directory as the working directory."""
+    with contextlib.chdir(session.cwd):
+        return exec_block(b, session, namespace)
+
+
+def served_answers(version: Path, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What the runtime a server picks for ``version`` answers for ``inputs``."""
+    from modelship.runtimes import load_runtime
+
+    runtime = load_runtime(version)
+    try:
+        (name,) = runtime.signatures
+        return runtime.predict(name, inputs)
+    finally:
+        runtime.close()
+
+
+@handles(OWN_TORCH)
+def own_torch(b: Block, session: Session) -> None:
+    import torch
+
+    class MyCNN(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(1, 8, 5, stride=2)
+            self.head = torch.nn.Linear(8 * 12 * 12, 10)
+
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            features = torch.relu(self.conv(images)).flatten(1)
+            return torch.softmax(self.head(features), dim=1)
+
+    namespace: dict[str, Any] = {"MyCNN": MyCNN}
+    printed = exec_in_cwd(b, session, namespace)
+    result = namespace["result"]
+    assert printed.startswith(f"models/my_cnn/{result.version} {{'rtol': 0.0001, 'atol': 1e-05")
+    assert set(result.checks) == {"model.pt2", "model.onnx"}
+    signature = result.manifest.signatures["predict_images"]
+    assert signature.inputs["images"].shape == (-1, 1, 28, 28)
+    assert signature.outputs["scores"].shape == (-1, 10)
+    x = torch.rand(5, 1, 28, 28)
+    with torch.no_grad():
+        want = namespace["model"](x).numpy()
+    got = served_answers(session.cwd / result.path, {"images": x.numpy()})["scores"]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@handles(OWN_KERAS)
+def own_keras(b: Block, session: Session) -> Any:
+    import tensorflow as tf
+
+    from tests.fixtures.own_models import keras_text
+
+    model = keras_text()
+    namespace: dict[str, Any] = {"reviews_model": model}
+    printed = exec_in_cwd(b, session, namespace)
+    result = namespace["result"]
+    assert "model.onnx left out" in printed
+    assert not (session.cwd / result.path / "model.onnx").exists()
+    texts = np.array([["fine"], ["good"], ["nope"]], dtype=object)
+    want = np.asarray(model(tf.constant(texts.astype(str)), training=False))
+    got = served_answers(session.cwd / result.path, {"text": texts})["sentiment"]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    return model
+
+
+@handles(OWN_ONNX)
+def own_onnx(b: Block, session: Session) -> None:
+    import onnxruntime as ort
+
+    from tests.fixtures.own_models import onnx_file
+
+    (session.cwd / "exported").mkdir(exist_ok=True)
+    source = onnx_file(session.cwd / "exported" / "detector.onnx")
+    namespace: dict[str, Any] = {}
+    exec_in_cwd(b, session, namespace)
+    result = namespace["result"]
+    assert result.manifest.labels == ["cat", "dog", "fox", "owl"]
+    assert result.checks["model.onnx"].passed
+    x = np.random.default_rng(0).normal(size=(3, 3)).astype(np.float32)
+    want = ort.InferenceSession(str(source)).run(None, {"x": x})
+    got = served_answers(session.cwd / result.path, {"x": x})
+    assert got["y"].tolist() == want[0].tolist()
+    assert got["argmax"].tolist() == want[1].tolist()
+
+
+@handles(OWN_SAVEDMODEL)
+def own_savedmodel(b: Block, session: Session) -> Any:
+    import tensorflow as tf
+
+    from tests.fixtures.own_models import savedmodel
+
+    (session.cwd / "exported").mkdir(exist_ok=True)
+    scorer = savedmodel(session.cwd / "exported" / "scorer")
+    namespace: dict[str, Any] = {}
+    exec_in_cwd(b, session, namespace)
+    result = namespace["result"]
+    assert set(result.checks) == {"saved_model.pb", "model.onnx"}
+    features = np.random.default_rng(1).normal(size=(4, 4)).astype(np.float32)
+    want = scorer(tf.constant(features))
+    got = served_answers(session.cwd / result.path, {"features": features})  # model.onnx
+    np.testing.assert_allclose(got["logits"], want["logits"].numpy(), rtol=1e-4, atol=1e-5)
+    assert got["biggest"].tolist() == want["biggest"].numpy().tolist()
+    return scorer
+
+
+@handles("modelship convert exported/scorer")
+def own_convert(b: Block, session: Session) -> None:
+    run(session, OWN_SAVEDMODEL)
+    model = run(session, OWN_KERAS)
+    model.save(session.cwd / "reviews.keras")
+    scorer, reviews = b.commands()
+    (version,) = session.new_versions("scorer", lambda: session.sh(scorer))
+    assert (session.cwd / "models" / "scorer" / version / "model.onnx").is_file()
+    convert, _, check = reviews.partition(" || ")
+    assert check.split("#")[0].strip() == "test $? -eq 3"
+    process = session.start(convert)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 3, stderr
+    assert "model.onnx left out" in " ".join(stderr.split())
+    (version, *_) = sorted((session.cwd / "models" / "reviews").iterdir(), reverse=True)
+    assert (version / "saved_model.pb").is_file()
+    assert not (version / "model.onnx").exists()
+
+
+@handles("# process.py, beside")
+def own_process(b: Block, session: Session) -> None:
+    namespace: dict[str, Any] = {}
+    exec_block(b, session, namespace)
+    inputs = {"text": np.array([["  Good "], ["BAD"]], dtype=object)}
+    assert namespace["preprocess"](inputs)["text"].tolist() == [["good"], ["bad"]]
+    scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]], dtype=np.float32)
+    out = namespace["postprocess"]({"sentiment": scores})
+    assert out["label"].tolist() == [1, 0]
+    assert set(namespace["SIGNATURE"]["outputs"]) == set(out)
+
+
 # ------------------------------------------------------------------------------------ the tests
 
 

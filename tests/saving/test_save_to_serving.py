@@ -180,10 +180,14 @@ def server(zoo: Zoo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
         for name in [*zoo.models, "eager"]
     ]
     config.write_text("model_config_list {\n" + "\n".join(lines) + "\n}\n")
+    # Generous: the server imports torch and TensorFlow to load them, slow on a busy machine.
     running = start_server(
-        ["--model_config_file", str(config), "--file_system_poll_wait_seconds", "1"], "text", tmp
+        ["--model_config_file", str(config), "--file_system_poll_wait_seconds", "1"],
+        "text",
+        tmp,
+        timeout=300,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if httpx.get(f"{running.url}/v2/health/ready").status_code == 200:
             break
