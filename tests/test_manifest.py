@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from modelship.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
+from modelship.errors import BadConfig
+from modelship.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest, manifest_schema
 from modelship.signature import Signature, TensorSpec
 
 PREDICT = Signature(
@@ -113,3 +114,47 @@ def test_the_written_file_is_plain_indented_json(tmp_path: Path) -> None:
     text = path.read_text()
     assert text.startswith('{\n  "warmup"')  # extras first, then the known fields
     assert json.loads(text)["name"] == "mnist"
+
+
+def test_the_schema_ships_with_the_package_and_accepts_what_is_written(tmp_path: Path) -> None:
+    schema = manifest_schema()
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert "signatures" in schema["properties"]
+    _manifest().write(tmp_path)
+    assert Manifest.read(tmp_path).name == "mnist"
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "why"),
+    [
+        ({"version": "7"}, "at version", "'7' is not of type 'integer'"),
+        ({"labels": "0123"}, "at labels", "is not of type 'array'"),
+        (
+            {"signatures": {"serving_default": {"inputs": {}}}},
+            "at signatures/serving_default",
+            "'outputs' is a required property",
+        ),
+        (
+            {"signatures": {"s": {"inputs": {"x": {"dtype": "f", "shape": []}}, "outputs": {}}}},
+            "at signatures/s/inputs/x/dtype",
+            "'f' is not one of",
+        ),
+        ({"artifacts": {"onnx": 1}}, "at artifacts/onnx", "1 is not of type 'string'"),
+    ],
+)
+def test_a_file_failing_the_schema_is_refused_with_where_and_why(
+    tmp_path: Path, data: dict[str, object], where: str, why: str
+) -> None:
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps(data))
+    with pytest.raises(BadConfig) as refused:
+        Manifest.read(tmp_path)
+    message = refused.value.message
+    assert message.startswith(f"{tmp_path / MANIFEST_NAME} does not follow the modelship.json")
+    assert where in message
+    assert why in message
+
+
+def test_a_file_that_is_not_json_is_refused(tmp_path: Path) -> None:
+    (tmp_path / MANIFEST_NAME).write_text("{not json")
+    with pytest.raises(BadConfig, match="is not valid JSON"):
+        Manifest.read(tmp_path)

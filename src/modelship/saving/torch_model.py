@@ -90,8 +90,11 @@ def _outputs(result: Any, explicit: Sequence[str] | None) -> Arrays:
 
 
 def _run(torch: Any, model: Any, tensors: list[Any]) -> Any:
-    with torch.no_grad():
-        return model(*tensors)
+    try:
+        with torch.no_grad():
+            return model(*tensors)
+    except Exception as exc:  # whatever the user's forward raises for these inputs
+        raise BadConfig(f"the model cannot run on the example inputs: {_first_line(exc)}") from exc
 
 
 def _batch_of_two(torch: Any, tensors: list[Any]) -> list[Any]:
