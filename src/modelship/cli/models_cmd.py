@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,10 @@ def _short(text: str | None, width: int = 19) -> str:
     return text if len(text) <= width else text[:width] + "…"
 
 
+def _widest(texts: Iterable[str]) -> int:
+    return max((len(t) for t in texts), default=1)
+
+
 @models_app.command("list")
 def list_models(
     name: Annotated[str | None, typer.Argument(help="A model: list its versions")] = None,
@@ -38,18 +43,26 @@ def list_models(
     from modelship.lineage import model_names, version_records
 
     if name is None:
-        table = Table(title=f"models in {repo}")
-        for column in ("model", "versions", "latest", "labels"):
-            table.add_column(column)
+        rows = []
         for model in model_names(repo):
             records = version_records(repo / model)
             labels = records[0].labels_file if records else {}
-            table.add_row(
-                model,
-                str(len(records)),
-                str(records[-1].version) if records else "-",
-                ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "-",
+            rows.append(
+                (
+                    model,
+                    str(len(records)),
+                    str(records[-1].version) if records else "-",
+                    ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "-",
+                )
             )
+        table = Table(title=f"models in {repo}")
+        table.add_column("model", no_wrap=True, min_width=_widest(r[0] for r in rows))
+        table.add_column("versions")
+        # Version numbers are what a user copies: never cut, whatever the terminal's width.
+        table.add_column("latest", no_wrap=True, min_width=_widest(r[2] for r in rows))
+        table.add_column("labels", overflow="fold")
+        for row in rows:
+            table.add_row(*row)
         out.print(table)
         return
     records = version_records(repo / name)
@@ -57,8 +70,10 @@ def list_models(
         err.print(f"[red]no versions under {repo / name}[/red]")
         raise typer.Exit(1)
     table = Table(title=f"{name} ({repo / name})")
-    for column in ("version", "created_at", "framework", "metrics", "data", "validation", "labels"):
-        table.add_column(column)
+    widest = _widest(str(r.version) for r in records)
+    table.add_column("version", no_wrap=True, min_width=widest)
+    for column in ("created_at", "framework", "metrics", "data", "validation", "labels"):
+        table.add_column(column, overflow="fold")
     for record in records:
         metrics = _scalar_metrics(record.manifest.get("metrics", {}))
         table.add_row(
