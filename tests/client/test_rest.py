@@ -75,3 +75,15 @@ def test_predict_command_reads_images_npy_and_json(
     assert len(lines) == 3
     for line, cls in zip(lines, [expected[0], expected[1], expected[2]], strict=True):
         assert f"class{cls}" in line
+
+
+def test_classify_names_classes_with_the_versions_labels(
+    toy_server: RunningServer, toy_model: ToyModel
+) -> None:
+    with Client(toy_server.url) as client:
+        named = client.classify("toy", X)
+        given = client.classify("toy", X, ["zero", *[str(i) for i in range(1, 10)]])
+    expected = reference_softmax_linear(X, toy_model.weight, toy_model.bias).argmax(axis=1)
+    assert [name for name, _ in named] == [f"class{i}" for i in expected]
+    names = ["zero", *map(str, range(1, 10))]
+    assert [name for name, _ in given] == [names[i] for i in expected]

@@ -11,7 +11,7 @@ import httpx
 import numpy as np
 import orjson
 
-__all__ = ["AsyncClient", "Client", "ServerError", "b64_image", "top_class"]
+__all__ = ["AsyncClient", "Client", "ServerError", "b64_image", "top_class", "version_labels"]
 
 ImageSource = Path | str | bytes
 
@@ -94,6 +94,13 @@ def top_class(probabilities: Any, labels: list[str] | None = None) -> list[tuple
     return [(names[i], float(probs[row, i])) for row, i in enumerate(best)]
 
 
+def version_labels(metadata: Any) -> list[str] | None:
+    """The class labels a version's metadata answer lists (modelship's addition), if any."""
+    extra = metadata.get("metadata", {}).get("modelship", {}) if isinstance(metadata, dict) else {}
+    labels = extra.get("labels") if isinstance(extra, dict) else None
+    return [str(label) for label in labels] if labels else None
+
+
 class Client:
     """Synchronous client: ``Client("http://localhost:8501").predict("mnist", instances=...)``."""
 
@@ -131,7 +138,11 @@ class Client:
     def classify(
         self, model: str, instances: Any, labels: list[str] | None = None, **options: Any
     ) -> list[tuple[str, float]]:
-        """``(class name, confidence)`` per instance; class names from ``labels`` if given."""
+        """``(class name, confidence)`` per instance; class names from ``labels`` if given,
+        else the version's own (its metadata), else the class indices."""
+        if labels is None:
+            version, label = options.get("version"), options.get("label")
+            labels = version_labels(self.metadata(model, version=version, label=label))
         return top_class(self.predict(model, instances, **options), labels)
 
     def classify_images(
