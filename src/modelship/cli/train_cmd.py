@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from modelship.cli import app
-from modelship.errors import ModelshipError
+from modelship.errors import BadConfig, ModelshipError
 
 __all__ = ["train"]
 
@@ -75,6 +75,16 @@ def train(
         str,
         typer.Option(help="Mixed precision on a GPU, PyTorch: off, bf16 or fp16 (loss-scaled)."),
     ] = "off",
+    signature_name: Annotated[
+        str,
+        typer.Option(
+            help="mnist: the signature to serve under (TF Serving's example: predict_images)."
+        ),
+    ] = "serving_default",
+    input_name: Annotated[str, typer.Option(help="mnist: the input tensor's name.")] = "images",
+    output_name: Annotated[
+        str, typer.Option(help="mnist: the output tensor's name (TF Serving's example: scores).")
+    ] = "probabilities",
 ) -> None:
     """Train RECIPE and export it to OUTPUT/RECIPE/VERSION (ONNX, native artifact, manifest)."""
     # Unset options take each recipe's own defaults: an MLP on 60,000 digits and a CNN on a
@@ -90,7 +100,14 @@ def train(
     }
     console = Console()
     try:
+        from modelship.training.serving_names import ServingNames
+
+        names = ServingNames(signature_name, input_name, output_name)
         if recipe == "images":
+            if not names.default:
+                raise BadConfig(
+                    "--signature-name, --input-name and --output-name apply to the mnist recipe"
+                )
             from modelship.training.images import train_images
 
             train_images(
@@ -124,6 +141,7 @@ def train(
             console=console,
             device=device,
             amp=amp,
+            names=names,
             **tuning,
         )
     except ModelshipError as exc:

@@ -32,6 +32,7 @@ from modelship.manifest import Manifest
 from modelship.repository import version_path
 from modelship.training.device import training_device
 from modelship.training.recipe import Recipe, TrainParams, get_recipe
+from modelship.training.serving_names import ServingNames
 
 __all__ = ["CURVE_NAME", "TrainResult", "run_training", "train_model"]
 
@@ -135,6 +136,7 @@ def run_training(
     console: Console | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     device_name: str = "",
+    names: ServingNames | None = None,
 ) -> TrainResult:
     """Train ``recipe`` on ``dataset`` and publish the result as a new version.
 
@@ -147,11 +149,13 @@ def run_training(
         console: where progress and metrics go; a default rich console if ``None``.
         on_epoch: called with each epoch's metrics after it ends.
         device_name: the training device in words (``params.device`` when empty).
+        names: the signature, input and output names to serve the version under.
 
     Raises:
         AlreadyExists: ``version`` is already published.
     """
     console = console or Console()
+    names = names or ServingNames()
     _refuse_existing(output / recipe.name, version)
     console.print(
         f"data: {dataset.source} ({len(dataset.x_train)} train, {len(dataset.x_test)} test)"
@@ -166,7 +170,7 @@ def run_training(
     manifest = Manifest(
         name=recipe.name,
         framework=recipe.framework,
-        signatures={"serving_default": recipe.signature()},
+        signatures=names.signatures(recipe.signature()),
         labels=list(dataset.labels),
         metrics={
             "test_accuracy": round(test_accuracy, 6),
@@ -206,7 +210,7 @@ def run_training(
             path, manifest = write_version(
                 output / recipe.name,
                 manifest,
-                recipe.export,
+                names.export_with(recipe.export),
                 version=version,
                 extra_files={CURVE_NAME: curve},
             )
@@ -240,6 +244,7 @@ def train_model(
     console: Console | None = None,
     device: str = "auto",
     amp: str = "off",
+    names: ServingNames | None = None,
 ) -> TrainResult:
     """Load the data, train a recipe and publish a version: the one call behind ``modelship train``.
 
@@ -259,6 +264,8 @@ def train_model(
         console: where progress goes.
         device: ``auto`` (a GPU when there is one), ``cpu``, ``cuda`` or ``cuda:N``.
         amp: mixed precision on a GPU (PyTorch): ``off``, ``bf16`` or ``fp16``.
+        names: the signature, input and output names (default ``serving_default``,
+            ``images``, ``probabilities``).
 
     Raises:
         BadConfig: the device asked for is not there, or ``amp`` cannot apply to it.
@@ -285,4 +292,5 @@ def train_model(
         version=version,
         console=console,
         device_name=place.description,
+        names=names,
     )
