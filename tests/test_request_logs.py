@@ -62,10 +62,11 @@ def test_logged_traffic_becomes_warmup_and_validation_data(
     assert [log.log_metadata.model_spec.name for log in logs] == ["toy"] * 3
     first = logs[0].predict_log
     assert list(first.request.inputs) == ["images"]
-    np.testing.assert_allclose(
-        np.asarray(first.request.inputs["images"].float_val), rows[:2].ravel()
-    )
-    assert len(first.response.outputs["probabilities"].float_val) == 20
+    images = first.request.inputs["images"]
+    assert [d.size for d in images.tensor_shape.dim] == [2, 784]
+    np.testing.assert_allclose(np.frombuffer(images.tensor_content, "<f4"), rows[:2].ravel())
+    scores = first.response.outputs["probabilities"]
+    assert len(np.frombuffer(scores.tensor_content, "<f4")) == 20
 
     version = tmp_path / "repo" / "toy" / "2"
     shutil.copytree(toy_model.base_path / "1", version)

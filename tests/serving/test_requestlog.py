@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
+from modelship.codecs.tensor_proto import from_tensor_proto
 from modelship.lifecycle.config import ModelConfig, RequestLogging, parse_model_config
 from modelship.lifecycle.warmup import TFS_WARMUP_FILE, read_records, tfs_warmup_requests
 from modelship.protos import tfs_prediction_log_pb2
@@ -83,8 +84,8 @@ def test_sampled_predicts_are_written_as_prediction_logs(logged: Served, tmp_pat
     request, response = log.predict_log.request, log.predict_log.response
     assert request.model_spec.signature_name == "serving_default"
     assert list(request.inputs["x"].tensor_shape.dim[i].size for i in range(2)) == [2, 3]
-    np.testing.assert_allclose(np.asarray(request.inputs["x"].float_val).reshape(2, 3), ROWS)
-    scores = np.asarray(response.outputs["probabilities"].float_val).reshape(2, 3)
+    np.testing.assert_allclose(from_tensor_proto("x", request.inputs["x"]), ROWS)
+    scores = from_tensor_proto("probabilities", response.outputs["probabilities"])
     np.testing.assert_allclose(scores, np.asarray(ROWS) * 2)
     report = logged.call("GET", "/monitoring/request_log").json()["request_logs"]
     assert report == [

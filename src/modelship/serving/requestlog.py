@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from modelship.codecs.tensor_proto import to_tensor_proto
 from modelship.lifecycle.config import ModelConfig, RequestLogging
 from modelship.lifecycle.warmup import tfrecord
-from modelship.protos import tfs_prediction_log_pb2
+from modelship.protos import tf_tensor_pb2, tfs_prediction_log_pb2
 from modelship.serving.metrics import Metrics
 from modelship.serving.tap import Sample
 
@@ -43,12 +45,26 @@ def prediction_log(sample: Sample, rate: float) -> tfs_prediction_log_pb2.Predic
     request = log.predict_log.request
     request.model_spec.CopyFrom(metadata.model_spec)
     for name, array in sample.inputs.items():
-        request.inputs[name].CopyFrom(to_tensor_proto(array))
+        request.inputs[name].CopyFrom(_tensor(array))
     response = log.predict_log.response
     response.model_spec.CopyFrom(metadata.model_spec)
     for name, array in sample.outputs.items():
-        response.outputs[name].CopyFrom(to_tensor_proto(array))
+        response.outputs[name].CopyFrom(_tensor(array))
     return log
+
+
+def _tensor(array: np.ndarray[Any, Any]) -> tf_tensor_pb2.TensorProto:
+    """``array`` as a TensorProto; numbers as ``tensor_content`` bytes, which cost a copy where
+    the typed fields cost a Python object per value (784 floats: ~10x faster)."""
+    if array.dtype.kind not in "biuf":
+        return to_tensor_proto(array)
+    proto = to_tensor_proto(np.empty(0, dtype=array.dtype))  # the dtype's enum value
+    del proto.tensor_shape.dim[:]
+    proto.tensor_shape.dim.extend(tf_tensor_pb2.TensorShapeProto.Dim(size=d) for d in array.shape)
+    proto.tensor_content = np.ascontiguousarray(
+        array, dtype=array.dtype.newbyteorder("<")
+    ).tobytes()
+    return proto
 
 
 @dataclass
