@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import pytest
 
-from modelship.errors import BadConfig
+from modelship.errors import BadConfig, InvalidInput
 from modelship.runtimes import load_runtime
 from modelship.runtimes.processing import ProcessingFailed
 from tests.fixtures.toy_models import two_in_two_out
@@ -62,6 +62,17 @@ def test_an_exception_in_the_file_is_a_processing_failure_naming_its_line(
         "process.py preprocess() failed: KeyError: 'no such token' "
         "(process.py, line 5, in preprocess)"
     )
+
+
+def test_the_file_may_refuse_a_request_as_invalid_input(tmp_path: Path) -> None:
+    refusing = "from modelship.errors import InvalidInput\n" + AROUND.replace(
+        '    return {"a": inputs["a"] + 1, "b": inputs["b"]}',
+        '    raise InvalidInput("a must be positive")',
+    )
+    runtime = load_runtime(_version(tmp_path, refusing))
+    a = np.zeros((1, 3), dtype=np.float32)
+    with pytest.raises(InvalidInput, match="a must be positive"):
+        runtime.predict("serving_default", {"a": a, "b": a})
 
 
 def test_sys_exit_in_the_file_does_not_end_the_process(tmp_path: Path) -> None:

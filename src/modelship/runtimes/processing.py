@@ -11,7 +11,8 @@ The module may define any of:
 - ``SIGNATURE = {"inputs": {name: {"dtype", "shape"}}, "outputs": {...}}``: the tensors clients
   send and receive when they differ from the model's (either key may be left out).
 
-Every function keeps the batch dimension first (batching merges requests' rows before it).
+Every function keeps the batch dimension first (batching merges requests' rows before it). To
+refuse a request, raise :class:`modelship.errors.InvalidInput` (a 400 / INVALID_ARGUMENT).
 The file is code: it is imported only from a version directory in the model repository the
 server was configured with, never from a path a request names. An exception raised in it
 answers that request 500 with a summary of the user's traceback, never stops the server.
@@ -106,6 +107,8 @@ def load_process_module(source: Path) -> ModuleType:
 def _call(module: ModuleType, source: Path, function: str, arrays: Arrays) -> Arrays:
     try:
         result = getattr(module, function)(dict(arrays))
+    except ModelshipError:
+        raise  # the file's own verdict, e.g. InvalidInput for a request it refuses: a 400
     except (Exception, SystemExit) as exc:  # SystemExit too: it must not end a worker
         summary = _summary(exc, source)
         logger.error("%s: %s() failed: %s", source, function, summary, exc_info=exc)
@@ -157,6 +160,7 @@ class ProcessedRuntime:
 
     def __init__(self, runtime: Runtime, module: ModuleType, source: Path) -> None:
         self.name = runtime.name
+        self.device = getattr(runtime, "device", "cpu")
         self.signatures = _public(module, source, runtime.signatures)
         self._runtime = runtime
         self._module = module
