@@ -58,6 +58,17 @@ def test_an_onnx_model_proto_is_published_with_its_lineage(tmp_path: Path) -> No
     )
     with pytest.raises(AlreadyExists):
         modelship.save(path, tmp_path / "models" / "m", version=5)
+    # ``modelship models show`` says how the version was checked.
+    from typer.testing import CliRunner
+
+    from modelship.cli import _register, app
+
+    _register()
+    repo = str(tmp_path / "models")
+    wide = {"COLUMNS": "200"}
+    shown = CliRunner().invoke(app, ["models", "show", "m", "5", "--repo", repo], env=wide)
+    assert shown.exit_code == 0, shown.output
+    assert "model.onnx: onnx, max |diff| 0 (rtol 0.0001, atol 1e-05)" in shown.output
 
 
 def test_outputs_that_disagree_publish_nothing(tmp_path: Path) -> None:

@@ -91,6 +91,20 @@ def list_models(
     out.print(table)
 
 
+def _checks(verification: Any) -> str:
+    """How ``modelship.save`` checked each artifact against the original model, one per line."""
+    if not isinstance(verification, dict):
+        return "-"
+    lines = [
+        f"{name}: {check.get('runtime')}, max |diff| {check.get('max_abs_error', 0):.3g} "
+        f"(rtol {check.get('rtol')}, atol {check.get('atol')})"
+        for name, check in dict(verification.get("artifacts") or {}).items()
+        if isinstance(check, dict)
+    ]
+    lines += [str(message) for message in verification.get("left_out") or []]
+    return "\n".join(lines) or "-"
+
+
 @models_app.command("show")
 def show(
     name: Annotated[str, typer.Argument(help="Model name")],
@@ -124,6 +138,7 @@ def show(
         ("code_version", manifest.get("code_version")),
         ("framework_versions", manifest.get("framework_versions")),
         ("labels", ", ".join(record.labels) or "-"),
+        ("checked at save", _checks(manifest.get("verification"))),
         ("validation", record.validation_summary()),
     ]
     for key, value in rows:
