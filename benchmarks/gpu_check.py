@@ -27,6 +27,7 @@ import asyncio
 import base64
 import io
 import json
+import multiprocessing
 import os
 import platform
 import socket
@@ -86,7 +87,10 @@ def train(plan: Plan, scratch: Path) -> tuple[dict[str, Any], Path]:
     recipes: dict[str, Any] = {}
     probabilities: dict[str, np.ndarray] = {}
     for device in _devices():
-        recipe = ImageTorchRecipe(seed=0, device=device, batch_size=plan.batch_size)
+        # Every core for the CPU, as a CPU-only training run would use them.
+        recipe = ImageTorchRecipe(
+            seed=0, device=device, batch_size=plan.batch_size, threads=os.cpu_count() or 1
+        )
         recipe.build(dataset, plan.epochs)
         times = []
         for _ in range(plan.epochs):
@@ -214,7 +218,6 @@ async def _client(api: str, target: str, jpeg: bytes, concurrency: int, seconds:
     """``concurrency`` requests in flight for ``seconds``: latencies in ms and failures."""
     latencies: list[float] = []
     failures = 0
-    stop = time.perf_counter() + seconds
     if api == "rest":
         import httpx
 
@@ -245,6 +248,8 @@ async def _client(api: str, target: str, jpeg: bytes, concurrency: int, seconds:
 
         close = channel.close
 
+    stop = time.perf_counter() + seconds  # from here: the imports and set-up are not timed
+
     async def worker() -> None:
         nonlocal failures
         while time.perf_counter() < stop:
@@ -269,7 +274,8 @@ def load(api: str, target: str, jpeg: bytes, plan: Plan) -> dict[str, float]:
     """Requests per second and latency percentiles over all client processes."""
     _client_process(api, target, jpeg, 2, min(1.0, plan.seconds))  # warm-up
     share = max(1, plan.concurrency // plan.clients)
-    with ProcessPoolExecutor(plan.clients) as pool:
+    # Spawned: this process has started CUDA, which a forked child must not inherit.
+    with ProcessPoolExecutor(plan.clients, mp_context=multiprocessing.get_context("spawn")) as pool:
         runs = list(
             pool.map(
                 _client_process,
@@ -278,6 +284,8 @@ def load(api: str, target: str, jpeg: bytes, plan: Plan) -> dict[str, float]:
         )
     latencies = np.array([ms for run in runs for ms in run[0]])
     failures = sum(run[1] for run in runs)
+    if not len(latencies):
+        raise RuntimeError(f"{api} at {target}: no request completed in {plan.seconds}s")
     return {
         "requests_per_second": round(len(latencies) / plan.seconds, 1),
         "p50_ms": round(float(np.percentile(latencies, 50)), 2),
