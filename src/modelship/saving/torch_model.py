@@ -89,6 +89,17 @@ def _outputs(result: Any, explicit: Sequence[str] | None) -> Arrays:
     return {name: value.detach().cpu().numpy() for name, value in zip(names, values, strict=True)}
 
 
+def _on_cpu(torch: Any, model: Any) -> Any:
+    """``model`` itself if it lives on the CPU, else a CPU copy: the export, the reference
+    answers and the check all run there, and the served device is the server's choice."""
+    tensors = [*model.parameters(), *model.buffers()]
+    if all(t.device.type == "cpu" for t in tensors):
+        return model
+    import copy
+
+    return copy.deepcopy(model).cpu()
+
+
 def _run(torch: Any, model: Any, tensors: list[Any]) -> Any:
     try:
         with torch.no_grad():
@@ -147,8 +158,9 @@ def plan_torch(
     unknown = sorted(set(formats) - {"pt2", "onnx"})
     if unknown or not formats:
         raise BadConfig(f"formats for a PyTorch model are pt2 and onnx, got {list(formats)}")
-    model.eval()
+    model = _on_cpu(torch, model).eval()
     given, tensors = _as_tensors(torch, example_inputs, input_names)
+    tensors = [t.cpu() for t in tensors]
     names = _input_names(model, given, input_names, len(tensors))
     outputs = _outputs(_run(torch, model, tensors), output_names)
     trace = _batch_of_two(torch, tensors) if dynamic_batch else tensors
