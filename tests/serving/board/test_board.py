@@ -4,6 +4,7 @@ history, pictures from the version, 404 pages, and off by the flag."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from modelship.lifecycle.config import ModelConfig, RequestLogging
 from modelship.lifecycle.labels import LabelsFile
 from modelship.registry import Registry
 from modelship.serving.board.charts import chart
@@ -18,7 +20,9 @@ from modelship.serving.board.history import MetricsHistory, _quantile
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.executor import ThreadExecutor
 from modelship.serving.metrics import Metrics
+from modelship.serving.requestlog import RequestLogger
 from modelship.serving.rest.app import build_app
+from modelship.serving.tap import RequestTap
 from tests.fixtures.fake_runtime import FakeRuntime, serve_fake
 
 
@@ -45,6 +49,15 @@ def _app(repo: Path, board: bool = True) -> tuple[Any, Registry]:
     served.manifest.data = {"fingerprint": "sha256:abc"}
     dataplane = DataPlane(registry, ThreadExecutor(threads=1), Metrics(registry))
     return build_app(dataplane, max_body_bytes=4096, board=board), registry
+
+
+def app_dataplane(app: Any) -> DataPlane:
+    """The dataplane under the app's outer layers (redirect, fast path)."""
+    inner = app
+    while not hasattr(inner, "dataplane"):
+        inner = inner.app if hasattr(inner, "app") else inner.__closure__[0].cell_contents
+    dataplane: DataPlane = inner.dataplane
+    return dataplane
 
 
 def _get(app: Any, path: str, **headers: str) -> httpx.Response:
@@ -134,3 +147,32 @@ def test_charts_scale_to_their_values() -> None:
     assert drawn.points == "0.0,46.0 120.0,24.0 240.0,2.0"
     assert (drawn.last, drawn.top, drawn.count) == (2.0, 2.0, 3)
     assert chart([], 1.0).points == ""
+
+
+def test_the_model_page_says_when_the_request_log_cannot_be_written(
+    repo: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("where the log directory should be")
+    app, _ = _app(repo)
+    dataplane = app_dataplane(app)
+    logging = RequestLogging(str(blocker / "toy"), 1.0)
+    configs = [ModelConfig("toy", repo, logging=logging)]
+    tap = dataplane.tap = RequestTap([RequestLogger(dataplane.metrics, lambda: configs)])
+    try:
+
+        async def predict() -> int:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://m") as client:
+                body = {"instances": [[1.0, 2.0, 3.0]]}
+                return (await client.post("/v1/models/toy:predict", json=body)).status_code
+
+        assert asyncio.run(predict()) == 200
+        tap.drain()
+        html = _get(app, "/board/models/toy").text
+        assert 'id="request-log"' in html
+        assert re.search(r"0 written,\s+1 dropped", html)
+        assert "File exists" in html  # the prefix's directory is a file
+        assert str(blocker) not in html
+    finally:
+        tap.close()

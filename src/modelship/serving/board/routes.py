@@ -21,6 +21,7 @@ from modelship.serving.board.charts import chart
 from modelship.serving.board.history import MetricsHistory
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.inference import ModelSpec
+from modelship.serving.requestlog import RequestLogger
 
 __all__ = ["BOARD_PATH", "board_routes", "redirect_browsers"]
 
@@ -90,6 +91,17 @@ def _versions(dataplane: DataPlane, name: str) -> tuple[list[dict[str, Any]], li
     return answer, history
 
 
+def _request_log(dataplane: DataPlane, name: str) -> dict[str, Any] | None:
+    """The model's request log (``logging_config``) as /monitoring/request_log reports it."""
+    tap = dataplane.tap
+    for monitor in tap.monitors if tap is not None else []:
+        if isinstance(monitor, RequestLogger):
+            for entry in monitor.report():
+                if entry["model"] == name:
+                    return {k: v for k, v in entry.items() if k != "files"}
+    return None
+
+
 def board_routes(dataplane: DataPlane, history: MetricsHistory) -> list[Route]:
     """The board's routes; ``history`` feeds the charts."""
 
@@ -109,7 +121,12 @@ def board_routes(dataplane: DataPlane, history: MetricsHistory) -> list[Route]:
             return _TEMPLATES.TemplateResponse(
                 request, "missing.html", {"what": f"model {name}"}, status_code=404
             )
-        context = {"model": summary, "versions": versions, "label_history": label_history}
+        context = {
+            "model": summary,
+            "versions": versions,
+            "label_history": label_history,
+            "request_log": _request_log(dataplane, name),
+        }
         return _TEMPLATES.TemplateResponse(request, "model.html", context)
 
     async def picture(request: Request) -> Response:
