@@ -33,7 +33,7 @@ def test_twenty_publish_unload_cycles_hold_memory_flat(tmp_path: Path) -> None:
         for version in range(2, CYCLES + 2):
             publish(base, version, model)
             assert wait_until(
-                lambda v=str(version): status(server, "toy")[v]["state"] == "AVAILABLE"
+                lambda v=str(version): status(server, "toy").get(v, {}).get("state") == "AVAILABLE"
             )
             assert wait_until(
                 lambda v=str(version - 1): status(server, "toy").get(v, {}).get("state") == "END"
