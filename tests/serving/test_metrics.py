@@ -3,6 +3,7 @@ batch sizes, queue depth, and each version's state read from the registry at scr
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,27 @@ def test_each_loaded_version_reports_its_runtime_and_device(registry: Registry) 
         _labels(model="toy", version="1", runtime="fake", device="cpu"): 1.0,
         _labels(model="toy", version="2", runtime="fake", device="cpu"): 1.0,
     }
+
+
+def test_requests_from_several_threads_are_all_counted() -> None:
+    metrics = Metrics()
+
+    def answer(count: int) -> None:
+        for _ in range(count):
+            metrics.request("toy", "1", API_GRPC, "OK", 0.0005)
+
+    threads = [threading.Thread(target=answer, args=(700,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    samples = _samples(metrics)
+    ok = _labels(model="toy", version="1", api="grpc", status="OK")
+    assert samples["modelship_requests_total", ok] == 2100
+    assert samples["modelship_request_duration_seconds_count", ok] == 2100
+    bucket = "modelship_request_duration_seconds_bucket"
+    # a bucket counts the values up to and including its bound
+    assert (
+        samples[bucket, _labels(model="toy", version="1", api="grpc", status="OK", le="0.0005")]
+        == 2100
+    )

@@ -7,6 +7,9 @@ all workers; label children are looked up once and cached, so recording is cheap
 from __future__ import annotations
 
 import os
+import threading
+from bisect import bisect_left
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +22,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from modelship.errors import ModelshipError
@@ -36,6 +44,12 @@ _LATENCY_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+# Requests queued before they are counted (see _RequestSeries): bounds memory, and the work
+# one request does when it finds the queue full.
+_MAX_PENDING = 256
+_REQUEST_LABELS = ["model", "version", "api", "status"]
+_REQUESTS_HELP = "Inference requests by model, version, API and canonical status code"
+_LATENCY_HELP = "Time from a request's arrival to its answer, by model, version, API and status"
 _STATES = ("START", "LOADING", "AVAILABLE", "UNLOADING", "END")
 
 
@@ -78,25 +92,84 @@ class _ModelStates(Collector):
         yield devices
 
 
+class _RequestSeries(Collector):
+    """``modelship_requests_total`` and ``modelship_request_duration_seconds`` of one process.
+
+    A request only appends to a queue (one atomic ``deque.append``); the queue is counted into
+    plain per-series totals at a scrape or when it fills. prometheus_client's Counter and
+    Histogram take three locks and a Python loop over the buckets per request, a fifth of a
+    small model's predict on the event loop (benchmarks/results/PROFILE.md).
+    """
+
+    def __init__(self) -> None:
+        self.pending: deque[tuple[tuple[str, str, str, str], float]] = deque()
+        # series key -> [count, sum of seconds, count per bucket (the last one: +Inf)]
+        self._series: dict[tuple[str, str, str, str], list[Any]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, key: tuple[str, str, str, str], seconds: float) -> None:
+        pending = self.pending
+        pending.append((key, seconds))
+        if len(pending) >= _MAX_PENDING:
+            self.count()
+
+    def count(self) -> None:
+        """Move the queued requests into the totals (any thread; one at a time)."""
+        with self._lock:
+            pending, series = self.pending, self._series
+            while pending:
+                key, seconds = pending.popleft()
+                totals = series.get(key)
+                if totals is None:
+                    totals = series[key] = [0, 0.0, [0] * (len(_LATENCY_BUCKETS) + 1)]
+                totals[0] += 1
+                totals[1] += seconds
+                totals[2][bisect_left(_LATENCY_BUCKETS, seconds)] += 1
+
+    def collect(self) -> Iterator[Metric]:
+        self.count()
+        requests = CounterMetricFamily("modelship_requests", _REQUESTS_HELP, labels=_REQUEST_LABELS)
+        latency = HistogramMetricFamily(
+            "modelship_request_duration_seconds", _LATENCY_HELP, labels=_REQUEST_LABELS
+        )
+        bounds = [*(repr(b) for b in _LATENCY_BUCKETS), "+Inf"]  # "0.0005", "1.0", ...
+        with self._lock:
+            snapshot = [
+                (key, count, total, list(b)) for key, (count, total, b) in self._series.items()
+            ]
+        for key, count, total, buckets in snapshot:
+            requests.add_metric(list(key), count)
+            cumulative, running = [], 0
+            for bound, n in zip(bounds, buckets, strict=True):
+                running += n
+                cumulative.append((bound, running))
+            latency.add_metric(list(key), cumulative, total)
+        yield requests
+        yield latency
+
+
 class Metrics:
     """The server's metrics; one instance per worker process."""
 
     def __init__(self, registry: Registry | None = None) -> None:
         self._own = CollectorRegistry(auto_describe=True)
         self._model_registry = registry
-        self.requests = Counter(
-            "modelship_requests",
-            "Inference requests by model, version, API and canonical status code",
-            ["model", "version", "api", "status"],
-            registry=self._own,
-        )
-        self.latency = Histogram(
-            "modelship_request_duration_seconds",
-            "Time from a request's arrival to its answer, by model, version, API and status",
-            ["model", "version", "api", "status"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self._own,
-        )
+        # Several processes add up through prometheus_client's shared files; one counts alone.
+        self._series: _RequestSeries | None = None
+        if multiprocess_enabled():
+            self.requests = Counter(
+                "modelship_requests", _REQUESTS_HELP, _REQUEST_LABELS, registry=self._own
+            )
+            self.latency = Histogram(
+                "modelship_request_duration_seconds",
+                _LATENCY_HELP,
+                _REQUEST_LABELS,
+                buckets=_LATENCY_BUCKETS,
+                registry=self._own,
+            )
+        else:
+            self._series = _RequestSeries()
+            self._own.register(self._series)
         self.batch_size = Histogram(
             "modelship_batch_size",
             "Rows in each batch sent to a runtime (before padding)",
@@ -150,8 +223,11 @@ class Metrics:
         )
         # Triton's statistics extension reads these; recorded with the same cached lookup.
         self.statistics = InferenceStatistics()
+        # request key -> (its series' key, counter and histogram children when several
+        # processes share files, the version's statistics record)
         self._request_children: dict[
-            tuple[str, str, str, str], tuple[Any, Any, VersionStatistics | None]
+            tuple[str, str, str, str],
+            tuple[tuple[str, str, str, str], Any, Any, VersionStatistics | None],
         ] = {}
         self._batch_children: dict[tuple[str, int], Any] = {}
         self._queue_children: dict[tuple[str, int], Any] = {}
@@ -161,18 +237,35 @@ class Metrics:
         key = (model, version, api, status)
         children = self._request_children.get(key)
         if children is None:
-            record = None
-            if not self._known(model):
-                # Names come from clients: never let them create unbounded label series.
-                key = ("", "", api, status)
-            elif version.isdigit():
-                record = self.statistics.record(model, int(version))
-            children = (self.requests.labels(*key), self.latency.labels(*key), record)
+            children = self._children(key)
+        series_key, counter, histogram, record = children
+        if record is not None:
+            record.add(status == "OK", seconds)
+        if self._series is not None:
+            self._series.add(series_key, seconds)
+        else:
+            counter.inc()
+            histogram.observe(seconds)
+
+    def _children(
+        self, key: tuple[str, str, str, str]
+    ) -> tuple[tuple[str, str, str, str], Any, Any, VersionStatistics | None]:
+        model, version, api, status = key
+        record = None
+        series_key = key
+        if not self._known(model):
+            # Names come from clients: never let them create unbounded label series (nor
+            # cache entries: an unknown name is looked up again next time).
+            series_key = ("", "", api, status)
+        elif version.isdigit():
+            record = self.statistics.record(model, int(version))
+        counter = histogram = None
+        if self._series is None:
+            counter, histogram = self.requests.labels(*series_key), self.latency.labels(*series_key)
+        children = (series_key, counter, histogram, record)
+        if series_key is key:
             self._request_children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
-        if children[2] is not None:
-            children[2].add(status == "OK", seconds)
+        return children
 
     def _known(self, model: str) -> bool:
         if self._model_registry is None:
