@@ -19,7 +19,7 @@ from PIL import Image
 
 __all__ = ["GrpcCall", "Payload", "grpc_call", "image", "instances", "make"]
 
-PROTOCOLS = ("tfs", "tfs-b64", "v2", "v2-binary", "litserve")
+PROTOCOLS = ("tfs", "tfs-b64", "v2", "v2-binary", "litserve", "torchserve")
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,10 @@ def make(
         raise ValueError(f"the {protocol} protocol needs an array")
     if protocol == "tfs":
         return Payload(f"/v1/models/{model}:predict", _json({"instances": _floats(array)}))
-    if protocol == "litserve":
+    if protocol == "litserve":  # also BentoML's
         return Payload("/predict", _json({"instances": _floats(array)}))
+    if protocol == "torchserve":
+        return Payload(f"/predictions/{model}", _json({"instances": _floats(array)}))
     tensor: dict[str, object] = {
         "name": input_name,
         "shape": list(array.shape),

@@ -18,7 +18,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import httpx
 import numpy as np
 
-from benchmarks import h2load, models, payloads, pyload, report, wrk
+from benchmarks import correctness, h2load, models, payloads, pyload, report, wrk
 from benchmarks.scenarios import Case, Scenario, scenarios, with_baseline_cases
 from benchmarks.targets import CpuMeter, Server, Target, TargetSkipped, export_baseline, targets
 
@@ -71,7 +71,9 @@ def _probe(
     array: np.ndarray,
     payload: payloads.Payload | None,
 ) -> str | None:
-    """None when the server answers this encoding with 200, else why not."""
+    """None when the server answers this encoding with the model's outputs, else why not."""
+    # the numbers are checked where the input is the array itself (not a JPEG of it)
+    expected = correctness.expected_outputs(model.path, array) if array.ndim == 2 else None
     if case.loadgen == "h2load":
         call = payloads.grpc_call(case.encoding, model.name, model.input_name, array)
         try:
@@ -79,6 +81,8 @@ def _probe(
         except Exception as exc:  # grpc.RpcError and friends: the reason is the message
             return f"probe failed: {str(exc)[:200]}"
         server.answer_bytes = len(h2load.grpc_frame(reply))
+        if expected is not None and server.target.family != "raw":  # raw: fixed answers
+            return correctness.mismatch(case.encoding, reply, expected)
         return None
     if case.encoding == "grpc-v2" or case.loadgen == "python":
         result = _measure(case, server, model, array, payload, 1, 0.3)
@@ -93,6 +97,8 @@ def _probe(
         return f"probe failed: {exc}"
     if answer.status_code != 200:
         return f"HTTP {answer.status_code}: {answer.text[:160]}"
+    if expected is not None and case.target != "raw-echo":
+        return correctness.mismatch(case.encoding, answer.content, expected)
     return None
 
 

@@ -12,7 +12,7 @@ class Case:
     """One row family of a table: a target sent one request encoding by one load generator."""
 
     target: str
-    encoding: str  # tfs | tfs-b64 | v2 | v2-binary | litserve | grpc-v2 | grpc-tfs
+    encoding: str  # tfs | tfs-b64 | v2 | v2-binary | litserve | torchserve | grpc-v2 | grpc-tfs
     label: str
     loadgen: str = "wrk"  # wrk | h2load (gRPC) | python (the Python comparison, both sides)
     # h2load: calls in flight per HTTP/2 connection; "conn" counts calls in flight, so
@@ -46,6 +46,10 @@ def scenarios(workers: int) -> list[Scenario]:
         Case("raw-onnx-1t", "tfs", "raw ASGI + onnxruntime, 1 thread"),
         Case(mlserver, "v2", mlserver),
         Case("litserve", "litserve", "litserve"),
+        Case("kserve", "tfs", "kserve"),
+        Case("bentoml", "litserve", "bentoml"),
+        Case("triton", "v2", "triton (pytriton)"),
+        Case("torchserve", "torchserve", "torchserve"),
     ]
     if workers == 1:
         mnist_cases.insert(6, Case("mlserver(pw=0)", "v2", "mlserver(pw=0)"))
@@ -56,6 +60,13 @@ def scenarios(workers: int) -> list[Scenario]:
         Case("modelship+grpc", "v2", "modelship REST V2 (wrk)"),
         Case("modelship+grpc", "tfs", "modelship REST TFS predict (wrk)"),
         Case("raw-echo", "tfs", "raw ASGI (no model, wrk)"),
+    ]
+    grpc_native += [
+        Case("kserve+grpc", "grpc-v2", "kserve gRPC V2 (h2load)", "h2load", streams),
+        Case("kserve+grpc", "v2", "kserve REST V2 (wrk)"),
+        Case("triton+grpc", "grpc-v2", "triton gRPC V2 (h2load)", "h2load", streams),
+        Case("triton+grpc", "v2", "triton REST V2 (wrk)"),
+        Case(f"{mlserver}+grpc", "grpc-v2", f"{mlserver} gRPC V2 (h2load)", "h2load", streams),
     ]
     if workers == 1:  # the raw gRPC servers have one process
         grpc_native += [

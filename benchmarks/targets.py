@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import sysconfig
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ class Target:
     """One server configuration; :meth:`command` builds its command line for a model."""
 
     name: str
-    family: str  # modelship | raw | mlserver | litserve: the reference a ratio is taken to
+    family: str  # modelship | raw | mlserver | litserve | kserve | bentoml | triton
     protocol: str  # native request shape: tfs | v2 | litserve | grpc (gRPC only, no HTTP)
     command: Callable[[Launch], list[str]]
     ready_path: Callable[[ModelInfo], str]
@@ -376,6 +377,130 @@ def _litserve(workers: int, batching: bool) -> Target:
     return Target(name, "litserve", "litserve", command, lambda m: "/health")
 
 
+def _kserve(workers: int, grpc: bool = False) -> Target:
+    def command(launch: Launch) -> list[str]:
+        python = ensure_peer("kserve")
+        return [
+            str(python),
+            str(PEERS / "kserve_onnx.py"),
+            f"--model={launch.model.path.resolve()}",
+            f"--name={launch.model.name}",
+            f"--http-port={launch.port}",
+            f"--grpc-port={launch.grpc_port or free_port()}",
+            f"--workers={workers}",
+        ]
+
+    # KServe's V1 protocol takes TF Serving's {"instances": ...} on the same path
+    name = "kserve" + ("+grpc" if grpc else "")
+    return Target(name, "kserve", "tfs", command, lambda m: f"/v1/models/{m.name}", grpc=grpc)
+
+
+def _bentoml(workers: int) -> Target:
+    def command(launch: Launch) -> list[str]:
+        python = ensure_peer("bentoml")
+        return [
+            str(python.parent / "bentoml"),
+            "serve",
+            "bentoml_onnx:OnnxService",
+            "--host=127.0.0.1",
+            f"--port={launch.port}",
+            f"--working-dir={PEERS}",
+        ]
+
+    if workers != 1:  # a BentoML service sets its workers in code; the default is one
+        return Target(
+            "bentoml", "bentoml", "litserve", _skip("BentoML runs one worker here"), _root
+        )
+    return Target("bentoml", "bentoml", "litserve", command, lambda m: "/readyz")
+
+
+def _pytriton(grpc: bool = False) -> Target:
+    def command(launch: Launch) -> list[str]:
+        python = ensure_peer("pytriton")
+        return [
+            str(python),
+            str(PEERS / "pytriton_onnx.py"),
+            f"--model={launch.model.path.resolve()}",
+            f"--name={launch.model.name}",
+            f"--http-port={launch.port}",
+            f"--grpc-port={launch.grpc_port or free_port()}",
+            f"--metrics-port={free_port()}",
+        ]
+
+    name = "triton" + ("+grpc" if grpc else "")
+    # Triton's Python-backend stub links libpython by name; without this it may load the
+    # system's copy of another patch release than the interpreter's standard library.
+    env = {"LD_LIBRARY_PATH": str(sysconfig.get_config_var("LIBDIR"))}
+    ready = lambda m: f"/v2/models/{m.name}/ready"  # noqa: E731
+    return Target(name, "triton", "v2", command, ready, env=env, grpc=grpc)
+
+
+def _torchserve(workers: int) -> Target:
+    def command(launch: Launch) -> list[str]:
+        python = ensure_peer("torchserve")
+        scratch, store = launch.scratch, launch.scratch / "store"
+        store.mkdir(exist_ok=True)
+        subprocess.run(
+            [
+                str(python.parent / "torch-model-archiver"),
+                f"--model-name={launch.model.name}",
+                "--version=1.0",
+                f"--serialized-file={launch.model.path.resolve()}",
+                f"--handler={PEERS / 'torchserve_handler.py'}",
+                f"--export-path={store}",
+                "--force",
+            ],
+            check=True,
+        )
+        config = scratch / "config.properties"
+        config.write_text(
+            f"inference_address=http://127.0.0.1:{launch.port}\n"
+            f"management_address=http://127.0.0.1:{free_port()}\n"
+            f"metrics_address=http://127.0.0.1:{free_port()}\n"
+            f"grpc_inference_port={free_port()}\n"
+            f"grpc_management_port={free_port()}\n"
+            "disable_token_authorization=true\n"
+        )
+        return [
+            str(python.parent / "torchserve"),
+            "--start",
+            "--foreground",
+            "--ncs",
+            f"--model-store={store}",
+            f"--models={launch.model.name}={launch.model.name}.mar",
+            f"--ts-config={config}",
+        ]
+
+    def ready(response: httpx.Response) -> bool:
+        # "Healthy" once every model has its minimum of workers up ("Partial Healthy" before)
+        return response.status_code == 200 and '"Healthy"' in response.text
+
+    # TorchServe's own gRPC API is not the Open Inference Protocol: REST only here.
+    if workers != 1:
+        return Target("torchserve", "torchserve", "torchserve", _skip("one worker only"), _root)
+    env = {"PATH": f"{PEERS.parent / '.peers' / 'torchserve' / 'bin'}:{os.environ['PATH']}"}
+    return Target(
+        "torchserve",
+        "torchserve",
+        "torchserve",
+        command,
+        lambda m: "/ping",
+        ready,
+        env=env,
+    )
+
+
+def _skip(why: str) -> Callable[[Launch], list[str]]:
+    def command(launch: Launch) -> list[str]:
+        raise TargetSkipped(why)
+
+    return command
+
+
+def _root(model: ModelInfo) -> str:
+    return "/"
+
+
 def export_baseline(ref: str, work: Path) -> Path:
     """modelship's source at git ``ref``, exported under ``work`` (once per commit).
 
@@ -427,6 +552,12 @@ def targets(workers: int, baseline: Path | None = None) -> dict[str, Target]:
         _litserve(workers, batching=False),
         _litserve(workers, batching=True),
         _mlserver(workers, parallel=workers, batching=False, grpc=True),
+        _kserve(workers),
+        _kserve(workers, grpc=True),
+        _bentoml(workers),
+        _pytriton(),
+        _pytriton(grpc=True),
+        _torchserve(workers),
     ]
     if workers == 1:
         # MLServer's other documented setting: inference in the HTTP process itself

@@ -8,7 +8,8 @@ validation and no batching. ``RAW_THREADS`` sets onnxruntime's intra-op threads;
 ``{"b64": ...}`` instances are decoded as JPEG pixels / 255.
 
 Run: ``uvicorn --app-dir benchmarks/peers raw_asgi:app --loop uvloop --http httptools
---no-access-log``.
+--no-access-log``, or with granian: ``granian --interface asgi raw_asgi:app`` or, through its
+own interface, ``granian --interface rsgi raw_asgi:rsgi_app``.
 """
 
 from __future__ import annotations
@@ -101,3 +102,25 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await _answer(send, 400, orjson.dumps({"error": str(exc)}))
         return
     await _answer(send, 200, body)
+
+
+_RSGI_JSON = [("content-type", "application/json")]
+
+
+class _RsgiApp:
+    """The same server on granian's RSGI interface: the body in one await, the answer in one
+    call, no message dicts."""
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.method != "POST":
+            protocol.response_bytes(200, _RSGI_JSON, b"{}")
+            return
+        try:
+            body = _predict(await protocol())
+        except Exception as exc:  # a reference server still answers bad input with JSON
+            protocol.response_bytes(400, _RSGI_JSON, orjson.dumps({"error": str(exc)}))
+            return
+        protocol.response_bytes(200, _RSGI_JSON, body)
+
+
+rsgi_app = _RsgiApp()
