@@ -19,6 +19,17 @@ torch = pytest.importorskip("torch")
 runner = CliRunner()
 
 
+class Affine(torch.nn.Module):
+    """A module pickled whole by ``torch.save(model)``: loading it needs this class."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(features)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _commands() -> None:
     _register()
@@ -115,3 +126,23 @@ def test_a_broken_onnx_file_publishes_nothing(tmp_path: Path) -> None:
     assert code == 1
     assert "onnxruntime cannot load" in out or "is not an ONNX model" in out
     assert not (output / "broken").exists() or not any((output / "broken").iterdir())
+
+
+def test_a_pickled_module_converts_with_example_inputs(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = Affine().eval()
+    torch.save(model, tmp_path / "affine.pt")
+    np.save(tmp_path / "x.npy", np.ones((2, 3), np.float32))
+    output = tmp_path / "models"
+    code, out = _convert(
+        str(tmp_path / "affine.pt"), "--name", "affine", "--output", str(output),
+        "--example", str(tmp_path / "x.npy"), "--no-onnx",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "features float32[-1, 3] -> output_0 float32[-1, 2]" in out
+    (version,) = (output / "affine").iterdir()
+    assert sorted(p.name for p in version.iterdir()) == ["model.pt2", "modelship.json"]
+    x = np.random.default_rng(2).random((4, 3), dtype=np.float32)
+    got = load_runtime(version).predict("serving_default", {"features": x})["output_0"]
+    with torch.no_grad():
+        np.testing.assert_allclose(got, model(torch.from_numpy(x)).numpy(), rtol=1e-6)
