@@ -232,6 +232,15 @@ def test_hostile_input_gets_4xx_and_changes_nothing(
                 with pytest.raises(grpc.RpcError) as caught:
                     infer(v2_request, timeout=30)
                 assert caught.value.code() == code, (v2_request.inputs[0].shape, caught.value)
+            # Bytes that are no valid message: bad UTF-8 in model_spec.name, then in model_name.
+            for method, raw in (
+                ("/tensorflow.serving.PredictionService/Predict", b"\x0a\x04\x0a\x02\xff\xfe"),
+                ("/inference.GRPCInferenceService/ModelInfer", b"\x0a\x02\xff\xfe"),
+                ("/inference.GRPCInferenceService/ModelInfer", b"\x0a\x7f"),
+            ):
+                with pytest.raises(grpc.RpcError) as caught:
+                    channel.unary_unary(method)(raw, timeout=30)
+                assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value
         # Alive, unchanged, and no larger for it.
         np.testing.assert_array_equal(_predict(server, client, toy_model), before)
         assert _rss(server) <= 1.25 * rss_before, (_rss(server), rss_before)

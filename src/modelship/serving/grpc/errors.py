@@ -9,7 +9,8 @@ from typing import Any, TypeAlias, TypeVar
 
 import grpc
 
-from modelship.errors import ModelshipError
+from modelship.errors import InvalidInput, ModelshipError
+from modelship.serving.grpc.decoding import Undecodable
 
 __all__ = ["GRPC_STATUS", "Context", "grpc_errors", "v2_grpc_errors"]
 
@@ -41,6 +42,8 @@ def _wrap(method: _Method[_Request, _Response], v2: bool) -> _Method[_Request, _
     @functools.wraps(method)
     async def wrapper(self: Any, request: _Request, context: Context) -> _Response:
         try:
+            if isinstance(request, Undecodable):
+                raise InvalidInput(f"the request is not a valid message: {request.error}")
             return await method(self, request, context)
         except ModelshipError as exc:
             code = GRPC_STATUS.get(exc.code, grpc.StatusCode.UNKNOWN)

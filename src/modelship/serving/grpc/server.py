@@ -24,6 +24,7 @@ from modelship.protos import (
     v2_grpc_service_pb2_grpc,
 )
 from modelship.serving.dataplane import DataPlane
+from modelship.serving.grpc.decoding import TolerantRegistration
 from modelship.serving.grpc.tfserving import ModelServicer, PredictionServicer
 from modelship.serving.grpc.tls import server_credentials
 from modelship.serving.grpc.v2 import InferenceServicer
@@ -160,7 +161,7 @@ def build_grpc_server(
         (PredictionServicer(dataplane), ModelServicer(dataplane), InferenceServicer(dataplane)),
         strict=True,
     ):
-        add(servicer, server)
+        add(servicer, TolerantRegistration(server))
     names: tuple[str, ...] = (*SERVICE_NAMES, reflection.SERVICE_NAME)
     health_servicer = None
     if health_service:
