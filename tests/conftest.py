@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,12 @@ import pytest
 from tests.fixtures.toy_models import softmax_linear, two_in_two_out, write_version
 
 BIN = Path(sys.executable).parent
+
+# The suite never reaches the internet, nor a developer's own MNIST cache: without a data
+# directory, MNIST recipes train on the bundled digits (tests that download serve MNIST-shaped
+# files themselves). Every server and command the tests start inherits this.
+os.environ["MODELSHIP_MNIST_MIRRORS"] = ""
+os.environ["MODELSHIP_DATA_DIR"] = str(Path(tempfile.gettempdir()) / "modelship-tests-no-mnist")
 
 # Fixture modules shared by several test packages.
 pytest_plugins = ["tests.fixtures.validation_task"]

@@ -16,7 +16,8 @@ def demo(
     epochs: Annotated[int, typer.Option(help="Training epochs")] = 5,
     output: Annotated[Path, typer.Option(help="Model repository")] = Path("models"),
     data: Annotated[
-        Path | None, typer.Option(help="MNIST IDX directory (default: bundled digits)")
+        Path | None,
+        typer.Option(help="MNIST IDX directory (default: the MNIST cache, else bundled digits)"),
     ] = None,
 ) -> None:
     """Train on the bundled data, export a version, serve it, predict the test split over REST."""

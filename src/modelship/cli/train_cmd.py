@@ -31,7 +31,8 @@ def train(
         Path | None,
         typer.Option(
             help="mnist: directory of MNIST IDX files (downloaded there if missing); without "
-            "it, scikit-learn's bundled 8x8 digits (not MNIST), offline. images: a folder with "
+            "it, MNIST cached in ~/.cache/modelship/mnist, or scikit-learn's bundled 8x8 digits "
+            "(not MNIST) when it cannot be downloaded. images: a folder with "
             "one sub-folder of JPEG/PNG images per class; without it, bundled synthetic shapes."
         ),
     ] = None,

@@ -74,6 +74,7 @@ def load_mnist(
     mirrors: Sequence[str] | None = MNIST_MIRRORS,
     checksums: Mapping[str, str] = MNIST_SHA256,
     show_progress: bool = True,
+    timeout: float = 60.0,
 ) -> Dataset:
     """Load MNIST's IDX files from ``directory``, downloading the missing ones first.
 
@@ -83,6 +84,7 @@ def load_mnist(
             never downloads.
         checksums: expected sha256 per downloaded ``.gz`` file name.
         show_progress: show download progress bars.
+        timeout: seconds allowed for each network operation of a download.
 
     Raises:
         DataUnavailable: a file is missing and could not be downloaded.
@@ -103,7 +105,12 @@ def load_mnist(
                     f"no sha256 known for {name}; refusing an unverified download"
                 )
             found = fetch_verified(
-                name, directory, mirrors, checksums[name], show_progress=show_progress
+                name,
+                directory,
+                mirrors,
+                checksums[name],
+                timeout=timeout,
+                show_progress=show_progress,
             )
         paths[role] = found
     arrays = {role: read_idx(path) for role, path in paths.items()}
