@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelship.errors import FailedPrecondition, InvalidInput
+from modelship.errors import BadConfig, FailedPrecondition, InvalidInput
 from modelship.repository import list_versions
 
 __all__ = [
@@ -142,6 +142,32 @@ def _build_serving_image(
     _build(docker, [*args, str(root)], f"the serving image {image}")
 
 
+def _require_onnx_servable(base_path: Path, versions: list[int]) -> None:
+    """Refuse, before any build, versions the default serving image cannot run: it has
+    onnxruntime only (deploy/serving.Dockerfile), so a version needs its model.onnx."""
+    from modelship.runtimes import detect_runtime
+
+    problems = []
+    for version in versions:
+        path = base_path / str(version)
+        if (path / "model.onnx").is_file():
+            continue
+        try:
+            runtime = detect_runtime(path)
+        except BadConfig as exc:
+            problems.append(f"version {version}: {exc.message}")
+            continue
+        if runtime in ("tensorflow", "torch"):
+            problems.append(f"version {version} holds only a {runtime} artifact and no model.onnx")
+    if problems:
+        raise FailedPrecondition(
+            f"{DEFAULT_SERVING_IMAGE} runs ONNX models only (onnxruntime, no TensorFlow or "
+            f"PyTorch), and it would start without serving: {'; '.join(problems)}. Add a "
+            "model.onnx to each version (modelship convert), or pass --serving-image an image "
+            "with that framework installed (modelship[tensorflow] or modelship[torch])"
+        )
+
+
 def _copy_versions(base_path: Path, versions: list[int], target: Path) -> None:
     """Copy the versions, world-readable: the image's server runs as a non-root user."""
     for version in versions:
@@ -182,7 +208,8 @@ def containerize(
     Raises:
         InvalidInput: bad name, no versions, or both ``ca_bundle`` and ``wheelhouse``.
         DockerUnavailable: no client or no engine.
-        FailedPrecondition: a build failed.
+        FailedPrecondition: a build failed, or (with the default serving image) a version
+            has no model.onnx for its onnxruntime; refused before anything is built.
     """
     if not _NAME.match(model_name):
         raise InvalidInput(
@@ -201,6 +228,8 @@ def containerize(
             f"no version directories (1/, 2/, ...) under {model_base_path}: export a model "
             "there first, e.g. with `modelship train`"
         )
+    if serving_image == DEFAULT_SERVING_IMAGE:
+        _require_onnx_servable(model_base_path, versions)
     tag = tag or f"modelship/{model_name.lower()}:{versions[-1]}"
     docker = docker or find_docker()
     _require_engine(docker)
