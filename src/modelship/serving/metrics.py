@@ -232,6 +232,13 @@ class Metrics:
         self._batch_children: dict[tuple[str, int], Any] = {}
         self._queue_children: dict[tuple[str, int], Any] = {}
 
+    def request_families(self) -> list[Metric]:
+        """The request counter's and latency histogram's families of this process, however
+        they are kept (plain totals alone, prometheus_client's shared files with workers)."""
+        if self._series is not None:
+            return list(self._series.collect())
+        return [*self.requests.collect(), *self.latency.collect()]
+
     def request(self, model: str, version: str, api: str, status: str, seconds: float) -> None:
         """Count one answered request and its latency."""
         key = (model, version, api, status)

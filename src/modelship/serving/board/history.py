@@ -67,17 +67,14 @@ class MetricsHistory:
     def snapshot(self) -> None:
         """Record the collectors' values now."""
         shot = _Snapshot(time.time())
-        for family in self.metrics.requests.collect():
+        for family in self.metrics.request_families():
             for sample in family.samples:
-                if not sample.name.endswith("_total"):
-                    continue
-                model = sample.labels["model"]
-                shot.requests[model] = shot.requests.get(model, 0.0) + sample.value
-                if sample.labels["status"] != _OK:
-                    shot.errors[model] = shot.errors.get(model, 0.0) + sample.value
-        for family in self.metrics.latency.collect():
-            for sample in family.samples:
-                if sample.name.endswith("_bucket"):
+                if sample.name.endswith("_total"):
+                    model = sample.labels["model"]
+                    shot.requests[model] = shot.requests.get(model, 0.0) + sample.value
+                    if sample.labels["status"] != _OK:
+                        shot.errors[model] = shot.errors.get(model, 0.0) + sample.value
+                elif sample.name.endswith("_bucket"):
                     buckets = shot.buckets.setdefault(sample.labels["model"], {})
                     le = float(sample.labels["le"])
                     buckets[le] = buckets.get(le, 0.0) + sample.value
