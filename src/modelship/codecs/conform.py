@@ -116,19 +116,23 @@ def _cast(name: str, value: np.ndarray[Any, Any], want: np.dtype[Any]) -> np.nda
 def exact_cast(name: str, value: np.ndarray[Any, Any], want: np.dtype[Any]) -> np.ndarray[Any, Any]:
     """``value`` as ``want``; InvalidInput if a value would change (truncated, wrapped)."""
     try:
-        with np.errstate(invalid="ignore", over="ignore"):
+        if want.kind not in "iub" or np.can_cast(value.dtype, want, "safe"):
+            return value.astype(want, copy=False)
+        # Casting truncates 3.5 to 3 and wraps 2**40 into int32: refuse what would change.
+        if value.dtype.kind == "f":  # NaN and overflow warn when cast: they are refused below
+            with np.errstate(invalid="ignore", over="ignore"):
+                cast = value.astype(want, copy=False)
+        else:
             cast = value.astype(want, copy=False)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"input {name!r} cannot be read as {want.name}: {exc}") from exc
-    if want.kind in "iub" and not np.can_cast(value.dtype, want, "safe"):
-        # Casting truncates 3.5 to 3 and wraps 2**40 into int32: refuse what would change.
-        changed = cast != value  # NaN differs from everything, so it is refused too
-        if changed.any():
-            bad = value[changed].reshape(-1)[0].item()
-            raise InvalidInput(
-                f"input {name!r}: data must be {want.name} values; {bad!r} is not one "
-                f"(whole numbers within {_range(want)})"
-            )
+    changed = cast != value  # NaN differs from everything, so it is refused too
+    if changed.any():
+        bad = value[changed].reshape(-1)[0].item()
+        raise InvalidInput(
+            f"input {name!r}: data must be {want.name} values; {bad!r} is not one "
+            f"(whole numbers within {_range(want)})"
+        )
     return cast
 
 
