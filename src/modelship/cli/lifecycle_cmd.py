@@ -18,7 +18,13 @@ err = Console(stderr=True)
 @app.command()
 def validate(
     candidate: Annotated[Path, typer.Argument(help="The candidate's version directory")],
-    data: Annotated[str, typer.Option(help="bundled, a .npz (x, y) or an MNIST directory")],
+    data: Annotated[
+        str,
+        typer.Option(
+            help="bundled, an MNIST directory, or a .npz: labels y with x (one input) "
+            "or one array per input name"
+        ),
+    ],
     against: Annotated[
         str | None,
         typer.Option(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -16,13 +17,20 @@ __all__ = ["LocalPredictor", "Predictor", "RestPredictor", "predictor_for"]
 
 _BATCH = 256
 
+Inputs = Mapping[str, np.ndarray[Any, Any]]
+
 
 class Predictor(Protocol):
-    """Class scores (``N x classes``) for examples ``N x ...``."""
+    """Class scores (``N x classes``) for examples: one ``N x ...`` array per input name (a
+    single array feeds a one-input model whatever its input is called)."""
 
     description: str
 
-    def scores(self, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]: ...
+    def scores(self, inputs: Inputs) -> np.ndarray[Any, Any]: ...
+
+
+def _rows(inputs: Inputs) -> int:
+    return len(next(iter(inputs.values())))
 
 
 class LocalPredictor:
@@ -32,15 +40,35 @@ class LocalPredictor:
         self.description = str(path)
         self._runtime = load_runtime(path)
         self._signature_name, self._signature = next(iter(self._runtime.signatures.items()))
-        if len(self._signature.inputs) != 1:
-            raise BadConfig(f"{path}: validation needs a model with one input")
-        self._input = next(iter(self._signature.inputs))
 
-    def scores(self, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    def named(self, inputs: Inputs) -> Inputs:
+        """``inputs`` keyed by the signature's input names; a clear error when they differ."""
+        expected = list(self._signature.inputs)
+        if len(expected) == 1 and len(inputs) == 1:
+            return {expected[0]: next(iter(inputs.values()))}
+        if set(inputs) != set(expected):
+            missing = [name for name in expected if name not in inputs]
+            extra = [name for name in inputs if name not in self._signature.inputs]
+            problems = []
+            if missing:
+                problems.append(f"missing {', '.join(missing)}")
+            if extra:
+                problems.append(f"not inputs of the model: {', '.join(extra)}")
+            raise BadConfig(
+                f"{self.description} takes the inputs {', '.join(expected)}; the data gives "
+                f"{', '.join(inputs)} ({'; '.join(problems)}). Give one array per input name "
+                "(and the labels as y)"
+            )
+        return inputs
+
+    def scores(self, inputs: Inputs) -> np.ndarray[Any, Any]:
+        named = self.named(inputs)
         parts = []
-        for start in range(0, len(x), _BATCH):
-            inputs = conform_inputs(self._signature, {self._input: x[start : start + _BATCH]})
-            outputs = self._runtime.predict(self._signature_name, inputs)
+        for start in range(0, _rows(named), _BATCH):
+            block = {name: array[start : start + _BATCH] for name, array in named.items()}
+            outputs = self._runtime.predict(
+                self._signature_name, conform_inputs(self._signature, block)
+            )
             parts.append(np.asarray(next(iter(outputs.values()))))
         return np.concatenate(parts)
 
@@ -73,15 +101,19 @@ class RestPredictor:
         self.description = url
         self._client = Client(f"{parts.scheme}://{parts.netloc}")
 
-    def scores(self, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    def scores(self, inputs: Inputs) -> np.ndarray[Any, Any]:
         parts = []
-        flat = x.reshape(len(x), -1)
-        for start in range(0, len(flat), _BATCH):
+        single = len(inputs) == 1
+        flat = next(iter(inputs.values())).reshape(_rows(inputs), -1) if single else None
+        for start in range(0, _rows(inputs), _BATCH):
+            end = start + _BATCH
+            columns: Any = (
+                flat[start:end].tolist()
+                if flat is not None
+                else {name: array[start:end].tolist() for name, array in inputs.items()}
+            )
             outputs = self._client.predict(
-                self.model,
-                inputs=flat[start : start + _BATCH].tolist(),
-                version=self.version,
-                label=self.label,
+                self.model, inputs=columns, version=self.version, label=self.label
             )
             if isinstance(outputs, dict):  # several outputs: the first holds the scores
                 outputs = next(iter(outputs.values()))

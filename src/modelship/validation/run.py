@@ -48,10 +48,12 @@ def validate(
     report = Report(
         candidate=str(candidate),
         against=str(against) if against is not None else None,
-        data={"name": data.name, "n": len(data.x), "fingerprint": data.fingerprint},
+        data={"name": data.name, "n": len(data), "fingerprint": data.fingerprint},
         thresholds=asdict(limits),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    candidate_model = LocalPredictor(candidate)
+    candidate_model.named(data.inputs)  # wrong input names: refused before any check runs
     report.checks += check_data(
         data,
         manifest,
@@ -59,18 +61,18 @@ def validate(
         max_mean_shift=limits.max_mean_shift,
         max_drifted_features=limits.max_drifted_features,
     )
-    predicted = np.argmax(LocalPredictor(candidate).scores(data.x), axis=1)
+    predicted = np.argmax(candidate_model.scores(data.inputs), axis=1)
     n_classes = max(int(data.y.max()) + 1, len(manifest.labels) if manifest else 0)
     accuracy = float(np.mean(predicted == data.y))
     per_class = _per_class(predicted, data.y, n_classes)
     report.metrics.update(accuracy=accuracy, per_class_accuracy=per_class)
     report.checks.append(
         Check("model", "accuracy", accuracy >= limits.min_accuracy, round(accuracy, 4),
-              limits.min_accuracy, f"on {len(data.x)} examples")
+              limits.min_accuracy, f"on {len(data)} examples")
     )  # fmt: skip
     if against is not None:
         baseline = predictor_for(against)
-        base_predicted = np.argmax(baseline.scores(data.x), axis=1)
+        base_predicted = np.argmax(baseline.scores(data.inputs), axis=1)
         report.checks += _differential(predicted, base_predicted, data.y, n_classes, limits, report)
     return report
 
