@@ -3,6 +3,11 @@
 #   DOCKER_BUILDKIT=1 /usr/bin/docker build -f deploy/serving.Dockerfile -t modelship/serving \
 #       --build-arg BASE_IMAGE=modelship/base:bookworm --secret id=ca,src="$PIP_CERT" .
 #
+# RUNTIME: onnx (default: onnxruntime only), torch (adds PyTorch's CPU build, for model.pt2,
+# TorchScript and process.py-only versions) or tensorflow (adds tensorflow-cpu, for SavedModels);
+# `modelship containerize` picks it from the versions' artifacts. TORCH_INDEX_URL is where the
+# CPU build of torch comes from (PyPI's default torch wheel is the multi-GB CUDA build).
+#
 # BASE_IMAGE: any Debian-like image with python3 >= 3.11 and python3-venv (python:3.11-slim, or
 # modelship/base:bookworm from scripts/build-base-image.sh). Packages come from the index (with
 # the optional CA secret "ca") and/or deploy/wheelhouse/ (PIP_OFFLINE=1: the wheelhouse only).
@@ -10,17 +15,22 @@ ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
 ARG PIP_OFFLINE=0
+ARG RUNTIME=onnx
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PIP_OFFLINE=${PIP_OFFLINE} PIP_DEFAULT_TIMEOUT=120 PYTHONDONTWRITEBYTECODE=1
 RUN python3 -m venv /opt/venv
 WORKDIR /src
 COPY deploy/pip-install.sh /usr/local/bin/pip-install
+COPY deploy/runtime-requirement.sh /usr/local/bin/runtime-requirement
 COPY pyproject.toml README.md constraints.txt ./
 # Dependencies first, resolved from pyproject.toml with a stub package: editing the source
-# reuses this layer.
+# reuses this layer. torch==2.13.0 (constraints.txt) matches the index's 2.13.0+cpu.
 RUN --mount=type=secret,id=ca --mount=type=bind,source=deploy/wheelhouse,target=/wheelhouse \
     --mount=type=cache,target=/root/.cache/pip \
-    mkdir -p src/modelship && touch src/modelship/__init__.py \
-    && pip-install . && /opt/venv/bin/pip uninstall -q -y modelship
+    requirement="$(runtime-requirement "$RUNTIME")" \
+    && if [ "$RUNTIME" = torch ]; then export PIP_EXTRA_INDEX_URL="$TORCH_INDEX_URL"; fi \
+    && mkdir -p src/modelship && touch src/modelship/__init__.py \
+    && pip-install "$requirement" && /opt/venv/bin/pip uninstall -q -y modelship
 COPY src ./src
 RUN --mount=type=secret,id=ca --mount=type=bind,source=deploy/wheelhouse,target=/wheelhouse \
     --mount=type=cache,target=/root/.cache/pip \
@@ -33,6 +43,8 @@ RUN cd /opt/venv/lib/python3*/site-packages \
        onnxruntime/quantization numpy/f2py/tests
 
 FROM ${BASE_IMAGE}
+ARG RUNTIME=onnx
+LABEL io.modelship.runtime="${RUNTIME}"
 # A fixed numeric user, so that Kubernetes' runAsNonRoot can verify it.
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent modelship \
     && mkdir -p /models

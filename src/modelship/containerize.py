@@ -15,11 +15,13 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelship.errors import BadConfig, FailedPrecondition, InvalidInput
+from modelship.errors import FailedPrecondition, InvalidInput
 from modelship.repository import list_versions
+from modelship.serving_image import SERVING_IMAGES, ImageChoice, choose_image_runtime
 
 __all__ = [
     "DEFAULT_SERVING_IMAGE",
@@ -31,7 +33,7 @@ __all__ = [
     "source_tree",
 ]
 
-DEFAULT_SERVING_IMAGE = "modelship/serving:latest"
+DEFAULT_SERVING_IMAGE = SERVING_IMAGES["onnx"]
 # Docker's rules for a repository path component, kept simple: what a model name may be too.
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$", re.IGNORECASE)
 _BUILD_TIMEOUT = 3600.0
@@ -49,6 +51,8 @@ class BuiltImage:
     model_name: str
     versions: tuple[int, ...]
     size_bytes: int
+    serving_image: str
+    runtime: ImageChoice | None  # None: an image of one's own, taken as it is
 
 
 def find_docker() -> str:
@@ -114,6 +118,7 @@ def _build(docker: str, args: list[str], what: str) -> None:
 def _build_serving_image(
     docker: str,
     image: str,
+    runtime: str,
     base_image: str | None,
     ca_bundle: Path | None,
     wheelhouse: Path | None,
@@ -126,6 +131,7 @@ def _build_serving_image(
             "or pass --serving-image"
         )
     args = ["-f", str(root / "deploy" / "serving.Dockerfile"), "-t", image]
+    args += ["--build-arg", f"RUNTIME={runtime}"]
     if base_image:
         args += ["--build-arg", f"BASE_IMAGE={base_image}"]
     if wheelhouse is not None:
@@ -140,32 +146,6 @@ def _build_serving_image(
     elif ca_bundle is not None:
         args += ["--secret", f"id=ca,src={ca_bundle}"]
     _build(docker, [*args, str(root)], f"the serving image {image}")
-
-
-def _require_onnx_servable(base_path: Path, versions: list[int]) -> None:
-    """Refuse, before any build, versions the default serving image cannot run: it has
-    onnxruntime only (deploy/serving.Dockerfile), so a version needs its model.onnx."""
-    from modelship.runtimes import detect_runtime
-
-    problems = []
-    for version in versions:
-        path = base_path / str(version)
-        if (path / "model.onnx").is_file():
-            continue
-        try:
-            runtime = detect_runtime(path)
-        except BadConfig as exc:
-            problems.append(f"version {version}: {exc.message}")
-            continue
-        if runtime in ("tensorflow", "torch"):
-            problems.append(f"version {version} holds only a {runtime} artifact and no model.onnx")
-    if problems:
-        raise FailedPrecondition(
-            f"{DEFAULT_SERVING_IMAGE} runs ONNX models only (onnxruntime, no TensorFlow or "
-            f"PyTorch), and it would start without serving: {'; '.join(problems)}. Add a "
-            "model.onnx to each version (modelship convert), or pass --serving-image an image "
-            "with that framework installed (modelship[tensorflow] or modelship[torch])"
-        )
 
 
 def _copy_versions(base_path: Path, versions: list[int], target: Path) -> None:
@@ -184,11 +164,13 @@ def containerize(
     model_name: str,
     model_base_path: Path,
     tag: str | None = None,
-    serving_image: str = DEFAULT_SERVING_IMAGE,
+    serving_image: str | None = None,
+    runtime: str | None = None,
     base_image: str | None = None,
     ca_bundle: Path | None = None,
     wheelhouse: Path | None = None,
     docker: str | None = None,
+    on_choice: Callable[[ImageChoice], None] | None = None,
 ) -> BuiltImage:
     """Build an image that serves ``model_name``'s versions found under ``model_base_path``.
 
@@ -196,11 +178,15 @@ def containerize(
         model_name: the name clients use (``/v1/models/<name>``).
         model_base_path: directory holding the integer version directories.
         tag: the image's name; default ``modelship/<name>:<latest version>``.
-        serving_image: the image to add the model to; built first when missing.
+        serving_image: the image to add the model to; default the one the versions need
+            (:func:`~modelship.serving_image.choose_image_runtime`); built first when missing.
+        runtime: force the serving image's runtime (onnx, torch, tensorflow), still checked
+            against the versions; with ``serving_image``, the runtime to build it with.
         base_image: base of the serving image when it has to be built.
         ca_bundle: CA bundle pip needs to reach the index while building the serving image.
         wheelhouse: wheels to build the serving image from, offline.
         docker: the Docker client; default :func:`find_docker`.
+        on_choice: told the runtime chosen and why, before anything is built.
 
     Returns:
         The image built.
@@ -208,8 +194,8 @@ def containerize(
     Raises:
         InvalidInput: bad name, no versions, or both ``ca_bundle`` and ``wheelhouse``.
         DockerUnavailable: no client or no engine.
-        FailedPrecondition: a build failed, or (with the default serving image) a version
-            has no model.onnx for its onnxruntime; refused before anything is built.
+        FailedPrecondition: a build failed, or no serving image fits the versions (refused,
+            with the reason, before anything is built).
     """
     if not _NAME.match(model_name):
         raise InvalidInput(
@@ -228,13 +214,21 @@ def containerize(
             f"no version directories (1/, 2/, ...) under {model_base_path}: export a model "
             "there first, e.g. with `modelship train`"
         )
-    if serving_image == DEFAULT_SERVING_IMAGE:
-        _require_onnx_servable(model_base_path, versions)
+    # An image of one's own is taken as it is, unless a runtime is named to build it with.
+    choice = None
+    if serving_image is None or runtime is not None:
+        choice = choose_image_runtime(model_base_path, versions, runtime)
+        if on_choice is not None:
+            on_choice(choice)
+    serving_image = serving_image or SERVING_IMAGES[choice.runtime if choice else "onnx"]
     tag = tag or f"modelship/{model_name.lower()}:{versions[-1]}"
     docker = docker or find_docker()
     _require_engine(docker)
     if not image_exists(docker, serving_image):
-        _build_serving_image(docker, serving_image, base_image, ca_bundle, wheelhouse)
+        build_with = choice or choose_image_runtime(model_base_path, versions)
+        _build_serving_image(
+            docker, serving_image, build_with.runtime, base_image, ca_bundle, wheelhouse
+        )
 
     with tempfile.TemporaryDirectory(prefix="modelship-containerize-") as tmp:
         context = Path(tmp)
@@ -253,4 +247,4 @@ def containerize(
             f"the image {tag}",
         )
     size = _docker(docker, "image", "inspect", "-f", "{{.Size}}", tag).stdout.strip()
-    return BuiltImage(tag, model_name, tuple(versions), int(size or 0))
+    return BuiltImage(tag, model_name, tuple(versions), int(size or 0), serving_image, choice)

@@ -30,8 +30,20 @@ def containerize(
         str | None, typer.Option(help="Image name [default modelship/NAME:LATEST_VERSION]")
     ] = None,
     serving_image: Annotated[
-        str, typer.Option("--serving-image", help="Image to add the model to (built if missing)")
-    ] = "modelship/serving:latest",
+        str | None,
+        typer.Option(
+            "--serving-image",
+            help="Image to add the model to (built if missing) [default: the one the versions "
+            "need: modelship/serving:latest, :torch or :tensorflow]",
+        ),
+    ] = None,
+    runtime: Annotated[
+        str | None,
+        typer.Option(
+            help="Force the serving image's runtime: onnx, torch or tensorflow "
+            "[default: chosen from the versions' artifacts]"
+        ),
+    ] = None,
     base_image: Annotated[
         str | None,
         typer.Option("--base-image", help="Base of the serving image if it must be built"),
@@ -48,6 +60,11 @@ def containerize(
     """Build a Docker image that serves MODEL_NAME's versions (TF Serving's layout and ports)."""
     from modelship.containerize import containerize as build
     from modelship.errors import ModelshipError
+    from modelship.serving_image import ImageChoice
+
+    def announce(choice: ImageChoice) -> None:
+        image = serving_image or choice.image
+        err.print(f"serving image {image} ({choice.runtime} runtime): {choice.reason}")
 
     try:
         with err.status(f"building the image for {model_name}..."):
@@ -56,9 +73,11 @@ def containerize(
                 model_base_path,
                 tag=tag,
                 serving_image=serving_image,
+                runtime=runtime,
                 base_image=base_image,
                 ca_bundle=ca_bundle,
                 wheelhouse=wheelhouse,
+                on_choice=announce,
             )
     except ModelshipError as exc:
         err.print(f"[red]modelship containerize:[/red] {exc.message}")
