@@ -478,7 +478,13 @@ def _torchserve(workers: int) -> Target:
     # TorchServe's own gRPC API is not the Open Inference Protocol: REST only here.
     if workers != 1:
         return Target("torchserve", "torchserve", "torchserve", _skip("one worker only"), _root)
-    env = {"PATH": f"{PEERS.parent / '.peers' / 'torchserve' / 'bin'}:{os.environ['PATH']}"}
+    # its own logs go under .work, not into the working directory (the repository root)
+    logs = PEERS.parent / ".work" / "logs" / "torchserve"
+    env = {
+        "PATH": f"{PEERS.parent / '.peers' / 'torchserve' / 'bin'}:{os.environ['PATH']}",
+        "LOG_LOCATION": str(logs),
+        "METRICS_LOCATION": str(logs),
+    }
     return Target(
         "torchserve",
         "torchserve",
