@@ -17,6 +17,7 @@ from modelship.registry import ServedVersion
 from modelship.runtimes.base import Arrays, Runtime
 from modelship.serving.batcher import BatchingExecutor
 from modelship.serving.batching_params import BatchingParameters
+from modelship.serving.statistics import InferenceStatistics
 from tests.fixtures.toy_models import row_sum, two_in_two_out, write_version
 
 
@@ -90,6 +91,7 @@ def test_concurrent_callers_share_batches_and_get_their_own_rows(pair: ServedVer
     recording = _record(pair)
     params = BatchingParameters(max_batch_size=16, batch_timeout_micros=20_000, num_batch_threads=1)
     executor = BatchingExecutor(params)
+    executor.statistics = InferenceStatistics()
     try:
         asyncio.run(_run_many(executor, pair, [1, 3, 2, 5, 1, 4] * 5))
     finally:
@@ -98,16 +100,30 @@ def test_concurrent_callers_share_batches_and_get_their_own_rows(pair: ServedVer
     assert sum(batch_rows) == 16 * 5
     assert max(batch_rows) <= 16
     assert len(batch_rows) < 30  # requests were merged, not run one by one
+    # Rows count once each, a merged batch once, and each batch under its own size.
+    stats = executor.statistics.record("pair", 1)
+    assert stats.inference_count == 16 * 5
+    assert stats.execution_count == len(batch_rows)
+    assert stats.queue.count == stats.compute_infer.count == 30
+    assert stats.queue.ns >= 0
+    assert stats.compute_infer.ns > 0
+    sizes = {int(n): batch_rows.count(n) for n in set(batch_rows)}
+    assert {size: d.count for size, d in stats.batches.items()} == sizes
+    assert sum(d.ns for d in stats.batches.values()) <= stats.compute_infer.ns
 
 
 def test_a_request_larger_than_max_batch_size_is_split(pair: ServedVersion) -> None:
     recording = _record(pair)
     executor = BatchingExecutor(BatchingParameters(max_batch_size=8, batch_timeout_micros=0))
+    executor.statistics = InferenceStatistics()
     try:
         asyncio.run(_run_many(executor, pair, [29]))
     finally:
         executor.close()
     assert sorted(s["a"][0] for s in recording.shapes) == [5, 8, 8, 8]
+    stats = executor.statistics.record("pair", 1)
+    assert (stats.inference_count, stats.execution_count) == (29, 4)
+    assert {size: d.count for size, d in stats.batches.items()} == {8: 3, 5: 1}
 
 
 def test_batches_are_padded_to_allowed_sizes_and_sliced_back(pair: ServedVersion) -> None:

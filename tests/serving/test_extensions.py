@@ -230,3 +230,51 @@ def test_classification_answers_score_index_label(
     with pytest.raises(InferenceServerException, match="asks for 11 classes; it has 10"):
         client.infer("toy", [images], outputs=too_many)
     assert client.infer("toy", [images]).as_numpy("probabilities").shape == (2, 10)
+
+
+def _toy_statistics(client: Any) -> dict[str, Any]:
+    if isinstance(client, grpcclient.InferenceServerClient):
+        # protobuf's JSON writes 64-bit integers as strings and leaves zeros out.
+        (stats,) = client.get_inference_statistics("toy", as_json=True)["model_stats"]
+        return dict(stats)
+    (stats,) = client.get_inference_statistics("toy")["model_stats"]
+    return dict(stats)
+
+
+def _number(stats: dict[str, Any], *path: str) -> int:
+    value: Any = stats
+    for key in path:
+        value = value.get(key, 0) if isinstance(value, dict) else 0
+    return int(value)
+
+
+@pytest.mark.parametrize("module", [httpclient, grpcclient], ids=["http", "grpc"])
+def test_statistics_time_each_phase_and_count_rows(
+    module: Any, http: httpclient.InferenceServerClient, grpc: grpcclient.InferenceServerClient
+) -> None:
+    client = http if module is httpclient else grpc
+    before = _toy_statistics(client)
+    images = module.InferInput("images", [3, 784], "FP32")
+    images.set_data_from_numpy(np.random.default_rng(5).random((3, 784), dtype=np.float32))
+    for _ in range(4):
+        client.infer("toy", [images])
+    after = _toy_statistics(client)
+
+    def grew(*path: str) -> int:
+        return _number(after, *path) - _number(before, *path)
+
+    assert grew("inference_count") == 12  # rows, not requests
+    assert grew("execution_count") == 4  # no batching here: one runtime call per request
+    for phase in ("success", "queue", "compute_input", "compute_infer", "compute_output"):
+        assert grew("inference_stats", phase, "count") == 4, phase
+        assert grew("inference_stats", phase, "ns") >= 0, phase
+    assert grew("inference_stats", "compute_infer", "ns") > 0
+    phases = sum(
+        grew("inference_stats", p, "ns")
+        for p in ("queue", "compute_input", "compute_infer", "compute_output")
+    )
+    assert phases <= grew("inference_stats", "success", "ns")
+    threes = [b for b in after["batch_stats"] if int(b["batch_size"]) == 3]
+    assert len(threes) == 1
+    assert _number(threes[0], "compute_infer", "count") >= 4
+    assert _number(threes[0], "compute_infer", "ns") > 0

@@ -43,11 +43,26 @@ class VersionStatistics(Protocol):
     @property
     def fail(self) -> Duration: ...
     @property
+    def queue(self) -> Duration: ...
+    @property
+    def compute_input(self) -> Duration: ...
+    @property
+    def compute_infer(self) -> Duration: ...
+    @property
+    def compute_output(self) -> Duration: ...
+    @property
     def last_inference(self) -> int: ...
+    @property
+    def inference_count(self) -> int: ...
+    @property
+    def execution_count(self) -> int: ...
+    @property
+    def batches(self) -> Mapping[int, Duration]: ...
 
 
-# The statistics Triton keeps that modelship does not time apart from the whole request.
-_UNTIMED = ("queue", "compute_input", "compute_infer", "compute_output", "cache_hit", "cache_miss")
+_TIMED = ("success", "fail", "queue", "compute_input", "compute_infer", "compute_output")
+# modelship has no response cache.
+_UNTIMED = ("cache_hit", "cache_miss")
 
 
 def _data_type(spec: TensorSpec) -> str:
@@ -128,22 +143,32 @@ def _duration(duration: Duration | None = None) -> dict[str, int]:
 def statistics_json(
     models: Iterable[tuple[str, Mapping[int, VersionStatistics]]],
 ) -> dict[str, Any]:
-    """``GET /v2/models[/{m}[/versions/{v}]]/stats``: one entry per model version. A request
-    counts once in ``inference_count`` and once in ``execution_count``."""
+    """``GET /v2/models[/{m}[/versions/{v}]]/stats``: one entry per model version.
+    ``inference_count`` counts rows, ``execution_count`` runtime calls (a batch merged from
+    several requests counts once), ``batch_stats`` the calls per batch size."""
     stats = []
     for name, versions in models:
         for version, record in sorted(versions.items()):
-            inference = {"success": _duration(record.success), "fail": _duration(record.fail)}
+            inference = {key: _duration(getattr(record, key)) for key in _TIMED}
             inference.update({key: _duration() for key in _UNTIMED})
+            batches = [
+                {
+                    "batch_size": size,
+                    "compute_input": _duration(),
+                    "compute_infer": _duration(duration),
+                    "compute_output": _duration(),
+                }
+                for size, duration in sorted(record.batches.items())
+            ]
             stats.append(
                 {
                     "name": name,
                     "version": str(version),
                     "last_inference": record.last_inference,
-                    "inference_count": record.success.count,
-                    "execution_count": record.success.count,
+                    "inference_count": record.inference_count,
+                    "execution_count": record.execution_count,
                     "inference_stats": inference,
-                    "batch_stats": [],
+                    "batch_stats": batches,
                 }
             )
     return {"model_stats": stats}
@@ -164,6 +189,10 @@ def statistics_response(
         )
         for key, duration in entry["inference_stats"].items():
             getattr(stats.inference_stats, key).CopyFrom(pb.StatisticDuration(**duration))
+        for batch in entry["batch_stats"]:
+            added = stats.batch_stats.add(batch_size=batch["batch_size"])
+            for key in ("compute_input", "compute_infer", "compute_output"):
+                getattr(added, key).CopyFrom(pb.StatisticDuration(**batch[key]))
     return response
 
 

@@ -17,6 +17,7 @@ from modelship.errors import InvalidInput, ResourceExhausted, ServingUnavailable
 from modelship.registry import ServedVersion
 from modelship.runtimes.base import Arrays
 from modelship.serving.batching_params import BatchingParameters
+from modelship.serving.statistics import InferenceStatistics
 
 __all__ = ["BatchMetrics", "BatchingExecutor"]
 
@@ -32,7 +33,17 @@ class BatchMetrics(Protocol):
 class _Task:
     """One caller's rows (or one slice of a caller's rows), waiting for a batch."""
 
-    __slots__ = ("enqueued", "future", "inputs", "key", "loop", "rows")
+    __slots__ = (
+        "batch_rows",
+        "compute_ns",
+        "enqueued",
+        "future",
+        "inputs",
+        "key",
+        "loop",
+        "queue_ns",
+        "rows",
+    )
 
     def __init__(self, inputs: Arrays, rows: int, loop: asyncio.AbstractEventLoop) -> None:
         self.inputs = inputs
@@ -42,6 +53,9 @@ class _Task:
         # Tasks whose inputs differ beyond the batch dimension cannot share a batch unpadded.
         self.key = tuple((name, a.shape[1:], a.dtype.str) for name, a in inputs.items())
         self.enqueued = time.monotonic()
+        # Set by the batch thread: time waiting, the batch's runtime call, and the batch's rows
+        # on its first task only (so a merged batch counts as one execution).
+        self.queue_ns = self.compute_ns = self.batch_rows = 0
 
 
 class _Queue:
@@ -71,6 +85,7 @@ class BatchingExecutor:
     def __init__(self, params: BatchingParameters, metrics: BatchMetrics | None = None) -> None:
         self.params = params
         self._metrics = metrics
+        self.statistics: InferenceStatistics | None = None
         self._timeout = params.batch_timeout_micros / 1e6
         self._capacity = params.max_batch_size * params.max_enqueued_batches
         self._cond = threading.Condition()
@@ -88,7 +103,12 @@ class BatchingExecutor:
         if any(a.ndim == 0 for a in inputs.values()):
             # No batch dimension to merge along: run the request on its own.
             runtime = served.require_runtime()
-            return await loop.run_in_executor(None, runtime.predict, signature_name, inputs)
+            started = time.perf_counter_ns()
+            outputs = await loop.run_in_executor(None, runtime.predict, signature_name, inputs)
+            if self.statistics is not None:
+                compute_ns = time.perf_counter_ns() - started
+                self.statistics.record(served.model, served.version).ran_alone(1, 0, compute_ns)
+            return outputs
         rows = _rows(inputs)
         fixed = _fixed_batch(served, signature_name)
         # A model exported with a fixed batch takes exactly that many rows: never merge past it.
@@ -118,9 +138,23 @@ class BatchingExecutor:
             self._report_depth(queue)
             self._cond.notify(len(tasks))
         if len(tasks) == 1:
-            return await tasks[0].future
+            outputs = await tasks[0].future
+            if self.statistics is not None:
+                self._record(served, tasks)
+            return outputs
         parts = await asyncio.gather(*(t.future for t in tasks))
+        if self.statistics is not None:
+            self._record(served, tasks)
         return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+    def _record(self, served: ServedVersion, tasks: list[_Task]) -> None:
+        """Add the answered tasks' timings to their version's statistics (on the event loop)."""
+        assert self.statistics is not None
+        record = self.statistics.record(served.model, served.version)
+        for task in tasks:
+            record.inferred(task.rows, task.queue_ns, task.compute_ns)
+            if task.batch_rows:
+                record.executed(task.batch_rows, task.compute_ns)
 
     def close(self) -> None:
         """Finish what is queued, then stop the batch threads."""
@@ -185,10 +219,12 @@ class BatchingExecutor:
         if not live:
             return
         rows = sum(t.rows for t in live)
+        began = time.monotonic()
         try:
             runtime = queue.served.require_runtime()
             inputs = self._merge(live, rows, queue.limit)
             outputs = runtime.predict(queue.signature_name, inputs)
+            compute_ns = int((time.monotonic() - began) * 1e9)
             for name, value in outputs.items():
                 if value.ndim == 0 or value.shape[0] < rows:
                     raise InvalidInput(
@@ -200,8 +236,11 @@ class BatchingExecutor:
             return
         if self._metrics is not None:
             self._metrics.batch(queue.served.model, queue.served.version, rows)
+        live[0].batch_rows = rows
         offset = 0
         for task in live:
+            task.queue_ns = int((began - task.enqueued) * 1e9)
+            task.compute_ns = compute_ns
             end = offset + task.rows
             _deliver(task, {name: value[offset:end] for name, value in outputs.items()})
             offset = end

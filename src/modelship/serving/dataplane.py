@@ -72,6 +72,8 @@ class DataPlane:
         self.limits = limits if limits is not None else RequestLimits()
         self.executor = executor
         self.metrics = metrics if metrics is not None else Metrics(registry)
+        # The executor times each request's wait and compute for the statistics extension.
+        executor.statistics = self.metrics.statistics
         self.images = images if images is not None else ImageDecoder()
         self.deadlines = Deadlines()
         # Set by the server: what keeps the registry in step with the repository and config.
@@ -86,6 +88,8 @@ class DataPlane:
     ) -> InferenceResponse:
         """Run one inference; ``method`` ``classify``/``regress`` also fills ``results``."""
         started = time.perf_counter()
+        # The phases before and after inference, for the statistics extension (in ns).
+        input_ns = output_ns = 0
         version, code = str(spec.version or ""), "OK"
         served: ServedVersion | None = None
         request: InferenceRequest | None = None
@@ -107,12 +111,15 @@ class DataPlane:
                 work = self.executor.run(served, name, inputs)
             else:
                 work = self._decode_and_run(served, name, signature, inputs, image, request.typed)
+            before_work = time.perf_counter()
+            input_ns = int((before_work - started) * 1e9)
             if request.timeout is None:
                 outputs = await work
             else:
                 outputs = await self.deadlines.run(
                     work, request.timeout, method, request.timeout_source
                 )
+            after_work = time.perf_counter()
             if self.tap is not None:
                 self.tap.offer(spec.name, served.version, served.manifest, name, inputs, outputs)
             if request.output_filter:
@@ -123,6 +130,7 @@ class DataPlane:
             response = InferenceResponse(spec.name, served.version, name, outputs, labels)
             if method != "predict":
                 response.results = results(response, method, tf_contract)
+            output_ns = int((time.perf_counter() - after_work) * 1e9)
             return response
         except ModelshipError as exc:
             code = exc.code
@@ -148,7 +156,8 @@ class DataPlane:
         finally:
             if served is not None:
                 served.release()
-            self.metrics.request(spec.name, version, api, code, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.request(spec.name, version, api, code, seconds, input_ns, output_ns)
 
     async def classify(
         self, spec: ModelSpec, source: RequestSource, api: str

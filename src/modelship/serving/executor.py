@@ -11,12 +11,16 @@ from typing import Any, Protocol
 
 from modelship.registry import ServedVersion
 from modelship.runtimes.base import Arrays, Runtime
+from modelship.serving.statistics import InferenceStatistics
 
 __all__ = ["InferenceExecutor", "ThreadExecutor"]
 
 
 class InferenceExecutor(Protocol):
     """Runs conformed inputs through a served version without blocking the event loop."""
+
+    # Where each request's wait and compute times go (set by the dataplane), or None.
+    statistics: InferenceStatistics | None
 
     async def run(self, served: ServedVersion, signature_name: str, inputs: Arrays) -> Arrays:
         """Compute the outputs for ``inputs`` (batch dimension first)."""
@@ -37,22 +41,35 @@ class ThreadExecutor:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="inference")
         self._inline_seconds = inline_seconds
         self._per_row: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self.statistics: InferenceStatistics | None = None
 
     async def run(self, served: ServedVersion, signature_name: str, inputs: Arrays) -> Arrays:
         runtime = served.require_runtime()
         rows = _rows(inputs)
         per_row = self._per_row.get(runtime)
+        queued = time.perf_counter_ns()
         if per_row is not None and per_row * rows < self._inline_seconds:
-            return self._timed(runtime, signature_name, inputs, rows)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool, self._timed, runtime, signature_name, inputs, rows
-        )
+            outputs, compute_ns = self._timed(runtime, signature_name, inputs, rows)
+        else:
+            loop = asyncio.get_running_loop()
+            outputs, compute_ns = await loop.run_in_executor(
+                self._pool, self._timed, runtime, signature_name, inputs, rows
+            )
+        if self.statistics is not None:
+            # Back on the event loop: the time not spent computing was spent waiting.
+            waited = time.perf_counter_ns() - queued - compute_ns
+            self.statistics.record(served.model, served.version).ran_alone(
+                rows, max(waited, 0), compute_ns
+            )
+        return outputs
 
-    def _timed(self, runtime: Runtime, signature_name: str, inputs: Arrays, rows: int) -> Arrays:
-        started = time.perf_counter()
+    def _timed(
+        self, runtime: Runtime, signature_name: str, inputs: Arrays, rows: int
+    ) -> tuple[Arrays, int]:
+        started = time.perf_counter_ns()
         outputs = runtime.predict(signature_name, inputs)
-        cost = (time.perf_counter() - started) / rows
+        compute_ns = time.perf_counter_ns() - started
+        cost = compute_ns / 1e9 / rows
         previous = self._per_row.get(runtime)
         if previous is not None:
             # On a busy machine a call is sometimes preempted mid-way; such a sample says
@@ -60,7 +77,7 @@ class ThreadExecutor:
             cost = 0.9 * previous + 0.1 * min(cost, 1.5 * previous)
         with contextlib.suppress(TypeError):  # a runtime that cannot be weakly referenced
             self._per_row[runtime] = cost
-        return outputs
+        return outputs, compute_ns
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

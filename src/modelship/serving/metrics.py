@@ -239,15 +239,25 @@ class Metrics:
             return list(self._series.collect())
         return [*self.requests.collect(), *self.latency.collect()]
 
-    def request(self, model: str, version: str, api: str, status: str, seconds: float) -> None:
-        """Count one answered request and its latency."""
+    def request(
+        self,
+        model: str,
+        version: str,
+        api: str,
+        status: str,
+        seconds: float,
+        input_ns: int = 0,
+        output_ns: int = 0,
+    ) -> None:
+        """Count one answered request and its latency (``input_ns``/``output_ns``: the time
+        before and after its inference, for the statistics extension)."""
         key = (model, version, api, status)
         children = self._request_children.get(key)
         if children is None:
             children = self._children(key)
         series_key, counter, histogram, record = children
         if record is not None:
-            record.add(status == "OK", seconds)
+            record.add(status == "OK", seconds, input_ns, output_ns)
         if self._series is not None:
             self._series.add(series_key, seconds)
         else:
