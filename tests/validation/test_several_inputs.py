@@ -17,7 +17,7 @@ from modelship.errors import BadConfig
 from modelship.validation import Report, validate
 from modelship.validation.data import load_eval_data
 from tests.conftest import RunningServer, start_server, stop_server
-from tests.fixtures.toy_models import write_version
+from tests.fixtures.toy_models import two_in_two_out, write_version
 
 N_ROWS, N_CATEGORIES, N_CLASSES = 200, 4, 3
 WIDE = {"COLUMNS": "400"}  # rich wraps the error message at the terminal's width
@@ -143,3 +143,14 @@ def test_command_validates_and_refuses_by_name(tab: Tabular, tmp_path: Path) -> 
     )
     assert refused.exit_code == 2
     assert "takes the inputs amount, category" in refused.output
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_a_fixed_batch_model_is_fed_its_batch(tmp_path: Path, batch: int) -> None:
+    write_version(tmp_path / "pair", 1, two_in_two_out(batch=batch))
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))  # 5: a last block short of 2
+    np.savez(tmp_path / "eval.npz", a=a, b=b, y=np.argmax(a + b, axis=1))
+    report = validate(tmp_path / "pair" / "1", load_eval_data(str(tmp_path / "eval.npz")))
+    assert report.metrics["accuracy"] == 1.0
+    assert report.data["n"] == 5

@@ -63,14 +63,24 @@ class LocalPredictor:
 
     def scores(self, inputs: Inputs) -> np.ndarray[Any, Any]:
         named = self.named(inputs)
+        # A model exported with a fixed batch takes exactly that many rows: the last block is
+        # padded with copies of its last row, whose answers are dropped.
+        step = self._signature.fixed_batch or _BATCH
         parts = []
-        for start in range(0, _rows(named), _BATCH):
-            block = {name: array[start : start + _BATCH] for name, array in named.items()}
+        for start in range(0, _rows(named), step):
+            block = {name: array[start : start + step] for name, array in named.items()}
+            rows = _rows(block)
+            if self._signature.fixed_batch and rows < step:
+                block = {name: _padded(array, step) for name, array in block.items()}
             outputs = self._runtime.predict(
                 self._signature_name, conform_inputs(self._signature, block)
             )
-            parts.append(np.asarray(next(iter(outputs.values()))))
+            parts.append(np.asarray(next(iter(outputs.values())))[:rows])
         return np.concatenate(parts)
+
+
+def _padded(array: np.ndarray[Any, Any], rows: int) -> np.ndarray[Any, Any]:
+    return np.concatenate([array, np.repeat(array[-1:], rows - len(array), axis=0)])
 
 
 class RestPredictor:
