@@ -5,6 +5,7 @@ server on free ports."""
 from __future__ import annotations
 
 import json
+import queue
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -278,3 +279,28 @@ def test_statistics_time_each_phase_and_count_rows(
     assert len(threes) == 1
     assert _number(threes[0], "compute_infer", "count") >= 4
     assert _number(threes[0], "compute_infer", "ns") > 0
+
+
+def test_streaming_answers_each_request_and_errors_in_turn(
+    grpc: grpcclient.InferenceServerClient,
+) -> None:
+    # As Triton's streaming clients: one stream, answers through the callback, in order.
+    answers: queue.Queue[tuple[Any, Any]] = queue.Queue()
+    grpc.start_stream(callback=lambda result, error: answers.put((result, error)))
+    try:
+        inputs, input0, input1 = _simple_inputs(grpcclient)
+        grpc.async_stream_infer("simple", inputs, request_id="1")
+        grpc.async_stream_infer("absent", inputs, request_id="2")
+        grpc.async_stream_infer("simple", inputs, request_id="3")
+        received = [answers.get(timeout=30) for _ in range(3)]
+    finally:
+        grpc.stop_stream()
+    (first, none1), (nothing, error), (third, none3) = received
+    assert none1 is None
+    assert none3 is None
+    assert nothing is None
+    assert "Request for unknown model: 'absent' is not found" in str(error)
+    for result, request_id in ((first, "1"), (third, "3")):
+        assert result.get_response().id == request_id
+        np.testing.assert_array_equal(result.as_numpy("OUTPUT0"), input0 + input1)
+        np.testing.assert_array_equal(result.as_numpy("OUTPUT1"), input0 - input1)

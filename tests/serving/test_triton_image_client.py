@@ -5,6 +5,7 @@ image batch answered as ``score:index:label`` classes."""
 from __future__ import annotations
 
 import json
+import queue
 from typing import Any
 
 import numpy as np
@@ -68,9 +69,26 @@ def _preprocess(path: Any, parsed: dict[str, Any], spec: ImagePreprocessing) -> 
     return pixels.astype(triton_to_np_dtype(parsed["dtype"]))
 
 
-@pytest.mark.parametrize("module", [httpclient, grpcclient], ids=["http", "grpc"])
+def _streamed(client: Any, images: Any, wanted: Any) -> Any:
+    """image_client's ``--streaming``: the request on a stream, the answer via the callback."""
+    answers: queue.Queue[tuple[Any, Any]] = queue.Queue()
+    client.start_stream(callback=lambda result, error: answers.put((result, error)))
+    try:
+        client.async_stream_infer("shapes", [images], request_id="0", outputs=[wanted])
+        result, error = answers.get(timeout=60)
+    finally:
+        client.stop_stream()
+    assert error is None
+    return result
+
+
+@pytest.mark.parametrize(
+    ("module", "streaming"),
+    [(httpclient, False), (grpcclient, False), (grpcclient, True)],
+    ids=["http", "grpc", "grpc-streaming"],
+)
 def test_image_client_flow_classifies_a_batch(
-    module: Any, image_server: RunningServer, image_model: ImageModel
+    module: Any, streaming: bool, image_server: RunningServer, image_model: ImageModel
 ) -> None:
     grpc = module is grpcclient
     url = image_server.grpc_target if grpc else image_server.url.removeprefix("http://")
@@ -93,7 +111,10 @@ def test_image_client_flow_classifies_a_batch(
             wanted = module.InferRequestedOutput(parsed["output"], class_count=3)
         else:
             wanted = module.InferRequestedOutput(parsed["output"], binary_data=True, class_count=3)
-        answer = client.infer("shapes", [images], outputs=[wanted]).as_numpy(parsed["output"])
+        if streaming:
+            answer = _streamed(client, images, wanted).as_numpy(parsed["output"])
+        else:
+            answer = client.infer("shapes", [images], outputs=[wanted]).as_numpy(parsed["output"])
         full = client.infer("shapes", [images]).as_numpy(parsed["output"])
     finally:
         client.close()

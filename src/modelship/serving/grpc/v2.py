@@ -4,6 +4,9 @@ and KServe's clients call it; an empty version means the latest available one.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+
 from modelship import __version__
 from modelship.codecs.classification import classification_count, classify_outputs
 from modelship.codecs.limits import RequestLimits
@@ -11,7 +14,7 @@ from modelship.codecs.metadata import v2_metadata_response
 from modelship.codecs.v2_extensions import config_response, index_response, statistics_response
 from modelship.codecs.v2_grpc import decode_input, encode_outputs
 from modelship.codecs.versions import parse_version
-from modelship.errors import InvalidInput
+from modelship.errors import InvalidInput, ModelshipError
 from modelship.protos import v2_grpc_service_pb2 as pb
 from modelship.serving.dataplane import DataPlane
 from modelship.serving.extensions import (
@@ -26,6 +29,8 @@ from modelship.serving.metrics import API_GRPC
 from modelship.signature import Arrays
 
 __all__ = ["InferenceServicer"]
+
+logger = logging.getLogger("modelship.grpc")
 
 
 def _spec(name: str, version: str) -> ModelSpec:
@@ -104,6 +109,27 @@ class InferenceServicer:
 
     @v2_grpc_errors
     async def ModelInfer(
+        self, request: pb.ModelInferRequest, context: Context
+    ) -> pb.ModelInferResponse:
+        return await self._infer(request, context)
+
+    async def ModelStreamInfer(
+        self, requests: AsyncIterator[pb.ModelInferRequest], context: Context
+    ) -> AsyncIterator[pb.ModelStreamInferResponse]:
+        """Each request of the stream answered in order; a failed one answers its error in
+        ``error_message`` and the stream goes on, as Triton's streaming clients expect."""
+        async for request in requests:
+            try:
+                answer = await self._infer(request, context)
+            except ModelshipError as exc:
+                yield pb.ModelStreamInferResponse(error_message=exc.v2_message)
+            except Exception as exc:  # a bug of ours or a runtime failure: report, go on
+                logger.exception("unexpected error in ModelStreamInfer")
+                yield pb.ModelStreamInferResponse(error_message=f"{type(exc).__name__}: {exc}")
+            else:
+                yield pb.ModelStreamInferResponse(infer_response=answer)
+
+    async def _infer(
         self, request: pb.ModelInferRequest, context: Context
     ) -> pb.ModelInferResponse:
         spec = _spec(request.model_name, request.model_version)
