@@ -79,6 +79,13 @@ class ServeSettings(BaseSettings):
     grpc_socket_path: Path | None = None
     grpc_channel_arguments: str = ""
     grpc_max_threads: int = Field(default=0, ge=0)
+    # Slow and idle gRPC clients, as for REST: the time a connection's TLS and HTTP/2
+    # handshake may take, the time it may stay without calls, the open connections per worker
+    # and the calls in flight on one connection.
+    grpc_handshake_timeout_seconds: float = Field(default=20.0, gt=0)
+    grpc_idle_timeout_seconds: float = Field(default=300.0, gt=0)
+    grpc_max_connections: int = Field(default=1000, ge=1)
+    grpc_max_concurrent_streams: int = Field(default=256, ge=1)
     enable_grpc_healthcheck_service: bool = True
     # TLS for gRPC: an SSLConfig text proto with the PEM key and certificate.
     ssl_config_file: Path | None = None

@@ -263,6 +263,40 @@ def serve(
             "[0: no limit]",
         ),
     ] = None,
+    grpc_handshake_timeout_seconds: Annotated[
+        float | None,
+        _flag(
+            "--grpc_handshake_timeout_seconds",
+            "--grpc-handshake-timeout-seconds",
+            help="Seconds a gRPC connection's TLS and HTTP/2 handshake may take; slower: "
+            "closed [20]",
+        ),
+    ] = None,
+    grpc_idle_timeout_seconds: Annotated[
+        float | None,
+        _flag(
+            "--grpc_idle_timeout_seconds",
+            "--grpc-idle-timeout-seconds",
+            help="Seconds a gRPC connection may stay without calls before it is closed "
+            "(GOAWAY; clients reconnect) [300]",
+        ),
+    ] = None,
+    grpc_max_connections: Annotated[
+        int | None,
+        _flag(
+            "--grpc_max_connections",
+            "--grpc-max-connections",
+            help="Open gRPC connections per worker; more are closed at once [1000]",
+        ),
+    ] = None,
+    grpc_max_concurrent_streams: Annotated[
+        int | None,
+        _flag(
+            "--grpc_max_concurrent_streams",
+            "--grpc-max-concurrent-streams",
+            help="gRPC calls in flight on one connection; the client queues more [256]",
+        ),
+    ] = None,
     enable_grpc_healthcheck_service: Annotated[
         bool | None,
         _flag(

@@ -31,6 +31,7 @@ from modelship.serving.grpc.v2 import InferenceServicer
 from modelship.settings import ServeSettings
 
 __all__ = [
+    "ConnectionLimits",
     "GrpcServer",
     "build_grpc_server",
     "grpc_lifespan",
@@ -109,6 +110,29 @@ class GrpcServer:
                 logger.exception("health status refresh failed")
 
 
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """What one client's connections may hold, so slow, idle or many connections cannot
+    exhaust file descriptors or memory. Keepalive pings are policed by gRPC's own defaults
+    (a client pinging without calls more often than every 5 minutes is disconnected)."""
+
+    handshake_timeout_seconds: float = 20.0
+    idle_timeout_seconds: float = 300.0
+    max_connections: int = 1000
+    max_concurrent_streams: int = 256
+
+    def channel_options(self) -> dict[str, int | str]:
+        return {
+            # A connection that never completes TLS and the HTTP/2 preface is closed.
+            "grpc.server_handshake_timeout_ms": round(self.handshake_timeout_seconds * 1000),
+            # One without calls gets GOAWAY and is closed; grpcio clients reconnect on demand.
+            "grpc.max_connection_idle_ms": round(self.idle_timeout_seconds * 1000),
+            # Past this many, a new connection is closed as soon as it is accepted.
+            "grpc.max_allowed_incoming_connections": self.max_connections,
+            "grpc.max_concurrent_streams": self.max_concurrent_streams,
+        }
+
+
 def parse_channel_arguments(text: str) -> list[tuple[str, int | str]]:
     """TF Serving's ``--grpc_channel_arguments``: ``key=value,key=value`` pairs; as in TF
     Serving, a value that reads as an integer is passed as one, anything else as a string."""
@@ -137,6 +161,7 @@ def build_grpc_server(
     socket_path: Path | None = None,
     channel_arguments: Sequence[tuple[str, int | str]] = (),
     max_concurrent_rpcs: int | None = None,
+    limits: ConnectionLimits | None = None,
     health_service: bool = True,
     credentials: grpc.ServerCredentials | None = None,
 ) -> GrpcServer:
@@ -144,13 +169,15 @@ def build_grpc_server(
 
     Must be called with the event loop that will run it. Port 0 binds a free port (see
     :attr:`GrpcServer.port`); None binds none (only ``socket_path``). ``channel_arguments``
-    override modelship's own options; ``credentials`` (TLS) apply to every address.
+    override modelship's own options (``limits`` among them); ``credentials`` (TLS) apply to
+    every address.
     """
     options: dict[str, int | str] = {
         "grpc.max_receive_message_length": max_message_bytes,
         "grpc.max_send_message_length": max_message_bytes,
         # Several worker processes may serve one port; the kernel spreads connections.
         "grpc.so_reuseport": 1 if reuse_port else 0,
+        **(limits or ConnectionLimits()).channel_options(),
     }
     options.update(channel_arguments)
     server = grpc.aio.server(
@@ -211,6 +238,12 @@ async def start_grpc(dataplane: DataPlane, settings: ServeSettings) -> GrpcServe
         socket_path=settings.grpc_socket_path,
         channel_arguments=parse_channel_arguments(settings.grpc_channel_arguments),
         max_concurrent_rpcs=settings.grpc_max_threads or None,
+        limits=ConnectionLimits(
+            handshake_timeout_seconds=settings.grpc_handshake_timeout_seconds,
+            idle_timeout_seconds=settings.grpc_idle_timeout_seconds,
+            max_connections=settings.grpc_max_connections,
+            max_concurrent_streams=settings.grpc_max_concurrent_streams,
+        ),
         health_service=settings.enable_grpc_healthcheck_service,
         credentials=(
             server_credentials(settings.ssl_config_file)
