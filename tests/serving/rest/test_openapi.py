@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
@@ -79,3 +80,67 @@ def test_the_document_is_served_as_built(app: Any) -> None:
     answer = TestClient(app).get("/openapi.json")
     assert answer.status_code == 200
     assert answer.json()["paths"].keys() == OPENAPI["paths"].keys()
+
+
+def _request_schema(path: str) -> dict[str, Any]:
+    body = OPENAPI["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+    return dict(body["schema"])
+
+
+BINARY_2 = {"binary_data_size": 2}
+VALID_BODIES = {
+    "/v1/models/{model}:predict": [
+        {"instances": [[0.5, 1.0]]},
+        {"instances": [{"x": [1, 2], "image": {"b64": "aGk="}}], "signature_name": "serving"},
+        {"inputs": {"x": [[1.0, 2.0]]}, "parameters": {"top_k": 3}},
+        {"inputs": [[1.0, 2.0]]},
+        {"inputs": 1.5},
+    ],
+    "/v1/models/{model}:classify": [
+        {"examples": [{"x": [1.0, 2.0], "tag": "a"}, {"x": 3, "raw": {"b64": "aGk="}}]},
+        {"context": {"lang": "en"}, "examples": [{"x": [1.0]}], "signature_name": "s"},
+    ],
+    "/v2/models/{model}/infer": [
+        {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [1.0, 2.0]}]},
+        {
+            "id": "r1",
+            "parameters": {"binary_data_output": True},
+            "inputs": [
+                {"name": "s", "shape": [1], "datatype": "BYTES", "data": ["a"]},
+                {"name": "b", "shape": [0], "datatype": "BOOL", "parameters": None, "data": []},
+                {"name": "r", "shape": [2], "datatype": "INT8", "parameters": BINARY_2},
+            ],
+            "outputs": [{"name": "scores", "parameters": {"classification": 2}}],
+        },
+    ],
+}
+INVALID_BODIES = {
+    "/v1/models/{model}:predict": [
+        {},
+        {"instances": []},
+        {"instances": [[1]], "inputs": [[1]]},
+        {"instances": {"x": 1}},
+        {"inputs": [[1.0]], "signature_name": 3},
+    ],
+    "/v1/models/{model}:classify": [{}, {"examples": []}, {"examples": [[1, 2]]}],
+    "/v2/models/{model}/infer": [
+        {"inputs": {"name": "x"}},
+        {"inputs": [{"name": "x", "shape": [1], "datatype": "FLOAT", "data": [1]}]},
+        {"inputs": [{"name": "x", "shape": [-1], "datatype": "FP32", "data": [1]}]},
+        {"inputs": [{"name": "x", "shape": [True], "datatype": "FP32", "data": [1]}]},
+        {"inputs": [{"name": "x", "datatype": "FP32", "data": [1]}]},
+        {"inputs": [], "outputs": [{"parameters": {}}]},
+        {"inputs": [], "parameters": []},
+    ],
+}
+
+
+@pytest.mark.parametrize("path", sorted(VALID_BODIES))
+def test_request_schemas_state_the_contract(path: str) -> None:
+    # Bodies of the protocol the server answers validate; malformed ones do not (the fuzzer
+    # generates from these schemas, and its negative cases from their complement).
+    validator = jsonschema.Draft202012Validator(_request_schema(path))
+    for body in VALID_BODIES[path]:
+        assert not list(validator.iter_errors(body)), body
+    for body in INVALID_BODIES[path]:
+        assert list(validator.iter_errors(body)), body

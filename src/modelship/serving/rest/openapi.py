@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from modelship import __version__
+from modelship.codecs.dtypes import DTYPES
 from modelship.serving.monitoring import DEFAULT_METRICS_PATHS
 
 __all__ = ["OPENAPI", "openapi_routes"]
@@ -47,42 +48,87 @@ _HEALTH = {**_ok("yes"), "400": {"description": "no"}}
 
 _TOP_K = "also return the k best classes and scores per example (classes, scores)"
 _BINARY = "a JSON header of Inference-Header-Content-Length bytes, then the binary tensors"
+# A tensor's JSON value: a scalar or nested lists; bytes as {"b64": "<base64>"}.
+_B64 = _object(["b64"], b64={"type": "string", "contentEncoding": "base64"})
+_VALUE = {"type": ["array", "number", "string", "boolean", "object"]}
 _PREDICT = _json(
-    _object(
-        signature_name=_STRING,
-        instances=_array(
-            'one element per example; image models also take encoded images as {"b64": '
-            '"<base64 JPEG or PNG>"}'
+    {
+        **_object(
+            signature_name=_STRING,
+            instances=_array(
+                "row format: one element per example (an object naming the inputs, or the one "
+                'input\'s value); image models also take encoded images as {"b64": '
+                '"<base64 JPEG or PNG>"}',
+                {**_VALUE, "description": "an example"},
+            )
+            | {"minItems": 1},
+            inputs={
+                **_VALUE,
+                "description": "columnar format: an object naming the inputs, or the value of "
+                "the one input (a list, a scalar, or a b64 object)",
+            },
+            parameters=_object(top_k={"type": "integer", "minimum": 1, "description": _TOP_K}),
         ),
-        inputs={},
-        parameters=_object(top_k={"type": "integer", "minimum": 1, "description": _TOP_K}),
-    ),
+        "oneOf": [{"required": ["instances"]}, {"required": ["inputs"]}],
+    },
     example={"instances": [[0.0] * 4]},
 )
+# A tf.Example's feature: one value or a list, of numbers, strings or b64 objects.
+_FEATURE = {
+    "anyOf": [
+        {"type": ["number", "string"]},
+        _B64,
+        {"type": "array", "items": {"anyOf": [{"type": ["number", "string"]}, _B64]}},
+    ]
+}
+_EXAMPLE = {
+    "type": "object",
+    "description": "features by name",
+    "additionalProperties": _FEATURE,
+}
 _EXAMPLES = _json(
     _object(
         ["examples"],
         signature_name=_STRING,
-        context={"type": "object"},
-        examples={"type": "array", "items": {"type": "object"}},
+        context={**_EXAMPLE, "description": "features shared by every example"},
+        examples=_array("the examples, as tf.Example features", _EXAMPLE) | {"minItems": 1},
     )
 )
+_NULLABLE_OBJECT = {"type": ["object", "null"]}
 _TENSOR = _object(
+    ["name", "shape", "datatype"],
+    name=_STRING,
+    datatype={"type": "string", "enum": [d.v2 for d in DTYPES]},
+    shape=_array("the tensor's dimensions", {"type": "integer", "minimum": 0}),
+    parameters={
+        **_NULLABLE_OBJECT,
+        "properties": {"binary_data_size": {"type": "integer", "minimum": 0}},
+    },
+    data={
+        **_VALUE,
+        "description": "the elements in row-major order, flat or nested; absent with "
+        "parameters.binary_data_size",
+    },
+)
+_REQUESTED_OUTPUT = _object(
     ["name"],
     name=_STRING,
-    datatype=_STRING,
-    shape={"type": "array", "items": {"type": "integer"}},
-    parameters={"type": "object"},
-    data={},
+    parameters={
+        **_NULLABLE_OBJECT,
+        "properties": {
+            "binary_data": {"type": "boolean"},
+            "classification": {"type": "integer", "minimum": 1},
+        },
+    },
 )
 _INFER = {
     **_json(
         _object(
             ["inputs"],
-            id=_STRING,
-            parameters={"type": "object"},
+            id={"type": ["string", "null"]},
+            parameters=_NULLABLE_OBJECT,
             inputs=_array("one tensor per model input", _TENSOR),
-            outputs=_array("the outputs to return (default: all)", _object(name=_STRING)),
+            outputs=_array("the outputs to return (default: all)", _REQUESTED_OUTPUT),
         )
     ),
     "application/octet-stream": {
