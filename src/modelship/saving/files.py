@@ -81,7 +81,7 @@ def load_keras_file(path: Path) -> Any:
 
 
 def load_model_file(path: Path) -> Any:
-    """The model in ``path``, ready for :func:`modelship.saving.api.plan_for`.
+    """The model in ``path``, ready for :func:`modelship.saving.dispatch.plan_for`.
 
     Raises:
         BadConfig: missing file, unknown suffix, or not a model of that kind.
