@@ -27,7 +27,8 @@ FROM ${BASE_IMAGE}
 RUN useradd --uid 10001 --user-group --create-home --home-dir /home/modelship --shell /bin/bash modelship \
     && mkdir -p /workspace/models && chown -R 10001:10001 /workspace
 COPY --from=build /opt/venv /opt/venv
-# The notebooks are jupytext .py files: a click opens them as notebooks, not in the text editor.
+# The notebooks are jupytext .py files: a click opens them as notebooks, not in the text editor;
+# no news or update checks from a container that may be offline.
 COPY deploy/jupyter/overrides.json /opt/venv/share/jupyter/lab/settings/overrides.json
 COPY --chown=10001:10001 notebooks/ /workspace/notebooks/
 ENV PATH=/opt/venv/bin:${PATH} PYTHONUNBUFFERED=1 MPLCONFIGDIR=/tmp/matplotlib

@@ -59,6 +59,11 @@ class Browser:
             )
             for domain in ("Page", "Runtime", "Log"):
                 self.call(f"{domain}.enable")
+            # The page's own size (--window-size counts the window around it).
+            self.call(
+                "Emulation.setDeviceMetricsOverride",
+                width=width, height=height, deviceScaleFactor=1, mobile=False,
+            )  # fmt: skip
         except BaseException:
             self.process.kill()
             self.process.wait()

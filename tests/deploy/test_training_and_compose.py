@@ -71,10 +71,11 @@ def jupyter(
     notebooks.mkdir()
     for notebook in (ROOT / "notebooks").glob("*.py"):
         (notebooks / notebook.name).write_text(notebook.read_text())
+        (notebooks / notebook.name).chmod(0o666)  # JupyterLab (uid 10001) may save them
     models = tmp_path / "models"
     write_version(models / "shapes", 1, softmax_linear(784, 3)[0], labels=SHAPES)
     readable(tmp_path)
-    notebooks.chmod(0o777)  # JupyterLab (uid 10001) writes checkpoints next to the notebooks
+    notebooks.chmod(0o777)  # and writes checkpoints next to them
     env = {
         "MODELSHIP_IMAGE_PREFIX": prefix,
         "MODELSHIP_TAG": "test",
@@ -164,17 +165,19 @@ def test_jupyterlab_opens_the_notebooks_and_runs_the_client_in_chromium(
     browser = Browser(tmp_path / "profile", width=1400, height=900)
     try:
         browser.navigate(f"{url}/lab/tree/notebooks/client.py?token={token}")
-        # A notebook, not a text editor: jupytext's cells, the markdown rendered, a kernel idle.
-        cells = browser.wait_for(
-            "document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell').length",
-            120,
-            "JupyterLab did not open client.py as a notebook",
-        )
+        # A notebook, not a text editor: every one of jupytext's cells, the markdown rendered.
         source = jupytext.read(ROOT / "notebooks" / "client.py")
-        assert cells == len(source.cells)
+        browser.wait_for(
+            "document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell').length"
+            f" === {len(source.cells)}",
+            120,
+            f"JupyterLab did not show client.py as a notebook of {len(source.cells)} cells",
+        )
         assert browser.evaluate("document.querySelectorAll('.jp-FileEditor').length") == 0
-        heading = browser.evaluate(
-            "document.querySelector('.jp-MarkdownCell .jp-RenderedMarkdown h1').textContent"
+        heading = browser.wait_for(
+            "document.querySelector('.jp-MarkdownCell .jp-RenderedMarkdown h1')?.textContent",
+            30,
+            "the first markdown cell was not rendered",
         )
         assert "Call the image classifier service" in heading
         wait_until(
