@@ -82,9 +82,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         tmp_path_factory.mktemp("server"),
     )
     try:
-        rows = np.random.default_rng(1).random((40, 784)).astype(np.float32)
+        rows = np.random.default_rng(1).random((60, 784)).astype(np.float32)
         with httpx.Client(base_url=running.url, timeout=10) as client:
-            for second in range(8):  # traffic over several of the board's one-second snapshots
+            # traffic over a dozen of the board's one-second snapshots: latency charts need two
+            # of their five-second windows to draw a line
+            for second in range(12):
                 body = {"instances": rows[second * 5 : second * 5 + 5].tolist()}
                 assert client.post("/v1/models/digits:predict", json=body).status_code == 200
                 time.sleep(1)
