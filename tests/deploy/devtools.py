@@ -17,7 +17,8 @@ import httpx
 import pytest
 import websocket
 
-FLAGS = [
+# Headless as root on a closed network: no sandbox, no GPU, no calls home.
+HEADLESS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -25,6 +26,9 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+]
+FLAGS = [
+    *HEADLESS,
     "--remote-debugging-address=127.0.0.1",
     "--remote-debugging-port=0",  # chromium writes the port it took to DevToolsActivePort
 ]

@@ -4,9 +4,7 @@ browser logs no console message."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ from modelship.data.fingerprint import input_stats
 from modelship.lifecycle.labels import LabelsFile
 from modelship.manifest import Manifest
 from tests.conftest import RunningServer, start_server, stop_server
+from tests.deploy.devtools import HEADLESS, chromium
 from tests.fixtures.toy_models import softmax_linear, write_version
 
 pytestmark = pytest.mark.slow
@@ -28,25 +27,10 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOT = ROOT / "build" / "model-board.png"
 FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+    *HEADLESS,
     "--enable-logging=stderr",
     "--v=0",
 ]
-
-
-def _chromium() -> str:
-    found = shutil.which("chromium")
-    if found is None:
-        if os.environ.get("MODELSHIP_REQUIRE_DOCKER") == "1":  # set in CI by .ci/run
-            pytest.fail("chromium is missing: apt-get install chromium (.ci/run does)")
-        pytest.skip("chromium is missing: apt-get install chromium")
-    return found
 
 
 def _picture(path: Path, title: str) -> None:
@@ -97,7 +81,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 def _browse(url: str, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [_chromium(), *FLAGS, f"--user-data-dir={tmp}", *extra, url],
+        [chromium(), *FLAGS, f"--user-data-dir={tmp}", *extra, url],
         capture_output=True,
         text=True,
         timeout=120,
