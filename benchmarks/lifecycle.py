@@ -7,11 +7,25 @@ and measures:
   from the publication of a new version for ``--window`` seconds and holds its load, warm-up,
   swap and the unload of the old version;
 - switch time: from the atomic rename to the first answer from the new version;
+- event-loop lag: the server's ``modelship_event_loop_lag_seconds`` histogram, scraped at the
+  edges of every window, so the lag samples of steady and swap windows are told apart;
 - memory: the server's resident set after the first swap vs after ``--cycles`` swaps (each
   publishes a new version and deletes the older one).
 
-    .venv/bin/python benchmarks/lifecycle.py                  # 20 cycles, 2 client threads
-    .venv/bin/python benchmarks/lifecycle.py --hidden 4096 --cycles 40 --json out.json
+    .venv/bin/python -m benchmarks.lifecycle                  # 20 cycles, 2 client threads
+    .venv/bin/python -m benchmarks.lifecycle --hidden 4096 --cycles 40 --json out.json
+
+JSON keys (``--json``; latencies in ms, as the client saw them): ``requests``,
+``failed_requests``, ``steady_p50_ms``, ``steady_p99_ms``, ``steady_max_ms``, ``swap_p50_ms``,
+``swap_p99_ms``, ``swap_max_ms``, ``swap_p99_over_steady_p99`` (the target: at most 1.5),
+``swap_loading_p99_ms`` / ``swap_grace_p99_ms`` / ``swap_unload_p99_ms`` (the swap window's
+phases: before the first answer of the new version, the two seconds after, the rest),
+``switch_seconds_median``, ``switch_seconds_max``, ``poll_seconds``, the loop lag of each kind of
+window from the server's histogram (``steady_loop_lag_mean_ms``, ``steady_loop_lag_p99_ms``,
+``steady_loop_lag_max_ms``, ``steady_loop_lag_samples`` and the same with ``swap_``; p99 and max
+are the upper bounds of their histogram buckets), ``rss_mb_after_first_cycle``,
+``rss_mb_after_last_cycle``, ``rss_growth_percent``, ``cycles``, ``workers``,
+``model_weights_mb``.
 """
 
 from __future__ import annotations
@@ -32,6 +46,7 @@ import httpx
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from prometheus_client.parser import text_string_to_metric_families
 
 BIN = Path(sys.executable).parent
 POLL_SECONDS = 0.5
@@ -59,13 +74,18 @@ def mlp(hidden: int, seed: int) -> onnx.ModelProto:
     return model
 
 
-def publish(base: Path, version: int, hidden: int) -> float:
-    """Write the version under a hidden name and rename it into place; returns the rename time."""
+def stage(base: Path, version: int, hidden: int) -> Path:
+    """Write the version under a hidden name, where the server does not look."""
     staging = base / f".tmp-{version}"
     staging.mkdir()
     onnx.save(mlp(hidden, version), str(staging / "model.onnx"))
+    return staging
+
+
+def publish(staging: Path, version: int) -> float:
+    """Rename a staged version into place; returns the rename time."""
     renamed = time.monotonic()
-    os.rename(staging, base / str(version))
+    os.rename(staging, staging.parent / str(version))
     return renamed
 
 
@@ -144,7 +164,58 @@ def states(url: str) -> dict[str, str]:
     return {v["version"]: v["state"] for v in answer["model_version_status"]}
 
 
-def main() -> None:
+LAG_METRIC = "modelship_event_loop_lag_seconds"
+
+
+def loop_lag(base_url: str) -> tuple[dict[float, float], float]:
+    """The server's loop-lag histogram now: upper bound (s) -> samples at or under it (the
+    ``+Inf`` bound as ``inf``), and the sum of the samples (s)."""
+    text = httpx.get(base_url + "/metrics", timeout=10).text
+    buckets: dict[float, float] = {}
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == LAG_METRIC + "_bucket":
+                bound = float(sample.labels["le"])
+                buckets[bound] = buckets.get(bound, 0.0) + sample.value
+            elif sample.name == LAG_METRIC + "_sum":
+                total += sample.value
+    return buckets, total
+
+
+class LagWindows:
+    """The loop-lag samples that fell in one kind of window, summed over its windows."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[float, float] = {}
+        self.total = 0.0
+
+    def add(
+        self, before: tuple[dict[float, float], float], after: tuple[dict[float, float], float]
+    ) -> None:
+        for bound, value in after[0].items():
+            self.buckets[bound] = self.buckets.get(bound, 0.0) + value - before[0].get(bound, 0)
+        self.total += after[1] - before[1]
+
+    def figures(self, prefix: str) -> dict[str, float]:
+        bounds = sorted(self.buckets)
+        count = self.buckets.get(float("inf"), 0.0)
+
+        def quantile(q: float) -> float:
+            for bound in bounds:
+                if self.buckets[bound] >= q * count:
+                    return bound * 1000
+            return float("nan")
+
+        return {
+            f"{prefix}_loop_lag_samples": count,
+            f"{prefix}_loop_lag_mean_ms": 1000 * self.total / count if count else float("nan"),
+            f"{prefix}_loop_lag_p99_ms": quantile(0.99) if count else float("nan"),
+            f"{prefix}_loop_lag_max_ms": quantile(1.0) if count else float("nan"),
+        }
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--hidden", type=int, default=2048, help="hidden units (memory/version)")
@@ -154,12 +225,12 @@ def main() -> None:
         "--window", type=float, default=3.0, help="seconds of each steady and swap window"
     )
     parser.add_argument("--json", type=Path, help="write the figures here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     root = Path(tempfile.mkdtemp(prefix="modelship-lifecycle-"))
     base = root / "mlp"
     base.mkdir()
-    publish(base, 1, args.hidden)
+    publish(stage(base, 1, args.hidden), 1)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -169,7 +240,9 @@ def main() -> None:
          "--file_system_poll_wait_seconds", str(POLL_SECONDS), "--log_level", "warning",
          "--workers", str(args.workers)],
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/v1/models/mlp"
+    base_url = f"http://127.0.0.1:{port}"
+    url = f"{base_url}/v1/models/mlp"
+    lag_steady, lag_swap = LagWindows(), LagWindows()
     load = Load(url + ":predict", args.threads)
     try:
         wait_for(lambda: _up(url))
@@ -184,11 +257,18 @@ def main() -> None:
         switch_times: list[float] = []
         rss: list[float] = []
         for cycle in range(1, args.cycles + 1):
+            version = cycle + 1
+            # Built outside both windows: generating and writing the weights takes this
+            # process's GIL from the client threads, whose latencies would then count.
+            staging = stage(base, version, args.hidden)
+            time.sleep(0.2)
+            lag_before = loop_lag(base_url)
             steady_from = time.monotonic()
             time.sleep(args.window)
             steady += [lat for t, lat, _ in load.samples if t >= steady_from]
-            version = cycle + 1
-            renamed = publish(base, version, args.hidden)
+            lag_after = loop_lag(base_url)
+            lag_steady.add(lag_before, lag_after)
+            renamed = publish(staging, version)
             wait_for(lambda v=str(version): load.latest_version() == v)
             switched = next(t for t, _, v in load.samples if v == str(version) and t >= renamed)
             switch_times.append(switched - renamed)
@@ -196,6 +276,7 @@ def main() -> None:
             wait_for(lambda v=str(version - 1): states(url).get(v) == "END", every=0.25)
             time.sleep(max(0.0, renamed + args.window - time.monotonic()))
             swap += [lat for t, lat, _ in load.samples if renamed <= t]
+            lag_swap.add(lag_after, loop_lag(base_url))
             for t, lat, _ in load.samples:
                 if t >= renamed:
                     phase = "loading" if t < switched else "grace" if t < switched + 2 else "unload"
@@ -230,6 +311,7 @@ def main() -> None:
     for phase, values in sorted(phases.items()):
         figures[f"swap_{phase}_p99_ms"] = percentile(values, 99)
     figures["swap_p99_over_steady_p99"] = figures["swap_p99_ms"] / figures["steady_p99_ms"]
+    figures |= lag_steady.figures("steady") | lag_swap.figures("swap")
     figures["rss_growth_percent"] = 100 * (rss[-1] - rss[0]) / rss[0]
     for key, value in figures.items():
         print(f"{key:28s} {value:.3f}" if isinstance(value, float) else f"{key:28s} {value}")

@@ -70,13 +70,17 @@ class _Queue:
         self.limit = limit
 
 
-def _resolve(future: asyncio.Future[Arrays], result: Arrays | BaseException) -> None:
-    if future.done():  # the caller went away (cancelled); nobody wants the answer
-        return
-    if isinstance(result, BaseException):
-        future.set_exception(result)
-    else:
-        future.set_result(result)
+Answer = tuple[asyncio.Future[Arrays], Arrays | BaseException]
+
+
+def _resolve(answers: list[Answer]) -> None:
+    for future, result in answers:
+        if future.done():  # the caller went away (cancelled); nobody wants the answer
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
 class BatchingExecutor:
@@ -231,19 +235,20 @@ class BatchingExecutor:
                         f"output {name!r} has no batch dimension; this model cannot be batched"
                     )
         except BaseException as exc:  # every caller in the batch gets the failure
-            for task in live:
-                _deliver(task, exc)
+            _deliver(live, [exc] * len(live))
             return
         if self._metrics is not None:
             self._metrics.batch(queue.served.model, queue.served.version, rows)
         live[0].batch_rows = rows
         offset = 0
+        results: list[Arrays | BaseException] = []
         for task in live:
             task.queue_ns = int((began - task.enqueued) * 1e9)
             task.compute_ns = compute_ns
             end = offset + task.rows
-            _deliver(task, {name: value[offset:end] for name, value in outputs.items()})
+            results.append({name: value[offset:end] for name, value in outputs.items()})
             offset = end
+        _deliver(live, results)
 
     def _merge(self, batch: list[_Task], rows: int, limit: int) -> Arrays:
         """One array per input: the tasks' rows in order, padded as the parameters ask (never
@@ -267,10 +272,16 @@ class BatchingExecutor:
             self._metrics.queue_depth(queue.served.model, queue.served.version, queue.rows)
 
 
-def _deliver(task: _Task, result: Arrays | BaseException) -> None:
-    # A closed loop means the caller's server is gone: nobody to answer.
-    with contextlib.suppress(RuntimeError):
-        task.loop.call_soon_threadsafe(_resolve, task.future, result)
+def _deliver(tasks: list[_Task], results: list[Arrays | BaseException]) -> None:
+    """Answer a batch's callers with one wake-up of each event loop among them, not one per
+    caller: waking a loop from another thread is a system call."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
+    for task, result in zip(tasks, results, strict=True):
+        by_loop.setdefault(task.loop, []).append((task.future, result))
+    for loop, answers in by_loop.items():
+        # A closed loop means the caller's server is gone: nobody to answer.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, answers)
 
 
 def _fixed_batch(served: ServedVersion, signature_name: str) -> int | None:

@@ -44,6 +44,9 @@ _LATENCY_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+_LOOP_LAG_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+)  # fmt: skip
 # Requests queued before they are counted (see _RequestSeries): bounds memory, and the work
 # one request does when it finds the queue full.
 _MAX_PENDING = 256
@@ -184,6 +187,13 @@ class Metrics:
             registry=self._own,
             multiprocess_mode="livesum",
         )
+        self.event_loop_lag = Histogram(
+            "modelship_event_loop_lag_seconds",
+            "How late the event loop ran a timer callback (sampled every 0.1 s); a long lag "
+            "delays every request of the process alike",
+            buckets=_LOOP_LAG_BUCKETS,
+            registry=self._own,
+        )
         self.device_out_of_memory = Counter(
             "modelship_device_out_of_memory",
             "Requests that failed because the device ran out of memory, by model and version",
@@ -311,6 +321,10 @@ class Metrics:
         if child is None:
             child = self._queue_children[(model, version)] = self.queue.labels(model, str(version))
         child.set(rows)
+
+    def loop_lag(self, seconds: float) -> None:
+        """Record one event-loop lag sample (on the loop)."""
+        self.event_loop_lag.observe(seconds)
 
     def drift(self, kind: str, model: str, version: int, value: float) -> None:
         """Set the ``input`` or ``prediction`` drift of one version (from the tap's thread)."""

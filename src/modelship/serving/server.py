@@ -7,11 +7,15 @@ same port with ``SO_REUSEPORT``, so the kernel spreads connections over them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import signal
 import threading
+from collections.abc import AsyncIterator, Callable
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -27,6 +31,7 @@ from modelship.serving.drift import DriftMonitor
 from modelship.serving.executor import InferenceExecutor, ThreadExecutor
 from modelship.serving.grpc.server import grpc_lifespan, parse_channel_arguments
 from modelship.serving.grpc.tls import read_ssl_config
+from modelship.serving.looplag import LoopLagMonitor
 from modelship.serving.metrics import Metrics
 from modelship.serving.monitoring import metrics_paths
 from modelship.serving.preprocess import ImageDecoder
@@ -39,7 +44,14 @@ from modelship.serving.workers.supervisor import Supervisor, bind_socket
 from modelship.serving.workers.sync import GroupSync
 from modelship.settings import ServeSettings
 
-__all__ = ["bind_socket", "build_dataplane", "build_executor", "run_worker", "serve"]
+__all__ = [
+    "bind_socket",
+    "build_dataplane",
+    "build_executor",
+    "run_worker",
+    "serve",
+    "worker_lifespan",
+]
 
 logger = logging.getLogger("modelship.serve")
 
@@ -103,6 +115,26 @@ def build_tap(settings: ServeSettings, metrics: Metrics, dataplane: DataPlane) -
     return RequestTap(monitors)
 
 
+def worker_lifespan(
+    dataplane: DataPlane, settings: ServeSettings
+) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
+    """The worker's lifespan: the gRPC server beside the REST app, and the event-loop lag
+    sampled into ``modelship_event_loop_lag_seconds`` while both serve."""
+    grpc = grpc_lifespan(dataplane, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        monitor = LoopLagMonitor(dataplane.metrics.loop_lag)
+        monitor.start(asyncio.get_running_loop())
+        try:
+            async with grpc(app):
+                yield
+        finally:
+            monitor.stop()
+
+    return lifespan
+
+
 def _exit_after_drain(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
@@ -140,7 +172,7 @@ def run_worker(
     app = build_app(
         dataplane,
         settings.max_body_bytes,
-        lifespan=grpc_lifespan(dataplane, settings),
+        lifespan=worker_lifespan(dataplane, settings),
         timeout=timeout_ms / 1000 if timeout_ms else None,
         cors=settings.rest_api_enable_cors_support,
         metrics_paths=metrics_paths(settings.monitoring_config_file),
