@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,40 @@ def test_a_model_without_a_servable_version_is_refused_at_start(tmp_path: Path) 
     settle(lifecycle)
     with pytest.raises(BadConfig, match="no model version found under"):
         lifecycle.require_available()
+
+
+def _thread_priorities() -> dict[int, int]:
+    """The nice value of each thread of this process (Linux)."""
+    found = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        found[int(task.name)] = int(fields[16])
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="Linux's /proc is needed")
+def test_a_version_the_watcher_loads_computes_at_the_process_priority(tmp_path: Path) -> None:
+    base = tmp_path / "toy"
+    write_version(base, 1, softmax_linear(784, 10, seed=1)[0])
+    registry = Registry()
+    # Two intra-op threads: onnxruntime starts a thread pool with each session it opens.
+    settings = ServeSettings(file_system_poll_wait_seconds=0.1, intra_op_threads=2)
+    lifecycle = Lifecycle(registry, settings, [ModelConfig(name="toy", base_path=base)])
+    lifecycle.poll()
+    before = set(_thread_priorities())
+    lifecycle.start()
+    try:
+        write_version(base, 2, softmax_linear(784, 10, seed=2)[0])
+        deadline = time.monotonic() + 60
+        while states(registry).get(2) != "AVAILABLE":
+            assert time.monotonic() < deadline, states(registry)
+            time.sleep(0.05)
+        priorities = _thread_priorities()
+    finally:
+        lifecycle.stop()
+    new_threads = {t: nice for t, nice in priorities.items() if t not in before}
+    assert new_threads, "the new version's session started no threads"
+    assert set(new_threads.values()) == {os.getpriority(os.PRIO_PROCESS, 0)}

@@ -4,11 +4,9 @@ one server plug a :class:`Coordinator` in."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -188,9 +186,10 @@ class Lifecycle:
         return [(wait, action) for wait, action in jobs if wait > 0]
 
     def _run(self) -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            # Loading and warm-up yield the CPU to request threads (Linux: per-thread nice).
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        # At the normal priority: onnxruntime's intra-op threads inherit the priority of the
+        # thread that creates the session and keep it while the version serves (a process
+        # cannot raise it back), and a lowered thread that holds the GIL while other
+        # processes preempt it stalls the event loop (benchmarks/results/PROFILE.md, 11).
         run_jobs(self._jobs(), self.stopping)
 
 
