@@ -32,7 +32,9 @@ JSON keys (``--json``): ``{model: {"offline_rows_per_s": {batch: rows/s},
 ``share_of_offline_gain`` (the target: at least 0.8), ``run_share``,
 ``served_gain_bound_at_that_batch``, ``served_gain_bound`` (``1 / (1 - run_share)``),
 ``share_of_bound_realised`` and ``runs`` (each run's ``rps``, ``p99_ms``, ``errors``,
-``batch``, ``cpu_seconds_per_request``).
+``batch``, ``cpu_seconds_per_request``). The first encoding's figures (``tfs`` by default: JSON
+floats, as the first measurements were) are repeated at the model's level, ``runs`` excepted,
+with ``encoding`` naming it.
 """
 
 from __future__ import annotations
@@ -240,6 +242,9 @@ def main(argv: list[str] | None = None) -> None:
                 for batching in (False, True):
                     runs[batching].append(served(model, encoding, batching, args.seconds, flags))
             found = entry["encodings"][encoding] = figures(curve, runs)
+            if "encoding" not in entry:
+                entry["encoding"] = encoding
+                entry.update({k: v for k, v in found.items() if k != "runs"})
             print(
                 f"  {encoding}: {found['served_rps_without']:,.0f} -> "
                 f"{found['served_rps_with']:,.0f} req/s with batching (mean batch "
