@@ -37,6 +37,10 @@ def _json_values(body: bytes) -> Any:
 
 
 def _grpc_values(encoding: str, reply: bytes) -> np.ndarray:
+    if encoding == "grpc-torchserve":
+        from benchmarks import torchserve_grpc
+
+        return np.asarray(_json_values(torchserve_grpc.decode_response(reply)), dtype=np.float32)
     if encoding == "grpc-v2":
         from tritonclient.grpc import service_pb2
 

@@ -17,6 +17,8 @@ import numpy as np
 import orjson
 from PIL import Image
 
+from benchmarks import torchserve_grpc
+
 __all__ = ["GrpcCall", "Payload", "grpc_call", "image", "instances", "make"]
 
 PROTOCOLS = ("tfs", "tfs-b64", "v2", "v2-binary", "litserve", "torchserve")
@@ -122,6 +124,7 @@ def make(
 GRPC_METHODS = {
     "grpc-v2": "/inference.GRPCInferenceService/ModelInfer",
     "grpc-tfs": "/tensorflow.serving.PredictionService/Predict",
+    "grpc-torchserve": torchserve_grpc.PREDICTIONS,
 }
 
 
@@ -135,8 +138,10 @@ class GrpcCall:
 
 def grpc_call(kind: str, model: str, input_name: str, array: np.ndarray) -> GrpcCall:
     """``array`` (a batch of float32) as a V2 ``ModelInfer`` request with raw contents
-    (``grpc-v2``, what Triton's clients send) or a TF Serving ``Predict`` request with
-    ``tensor_content`` (``grpc-tfs``, what ``tf.make_tensor_proto`` produces).
+    (``grpc-v2``, what Triton's clients send), a TF Serving ``Predict`` request with
+    ``tensor_content`` (``grpc-tfs``, what ``tf.make_tensor_proto`` produces) or TorchServe's
+    ``Predictions`` request with the JSON body of its REST API as input ``data``
+    (``grpc-torchserve``).
 
     Raises:
         ValueError: for another kind.
@@ -163,5 +168,8 @@ def grpc_call(kind: str, model: str, input_name: str, array: np.ndarray) -> Grpc
             proto.tensor_shape.dim.add(size=size)
         proto.tensor_content = raw
         return GrpcCall(GRPC_METHODS[kind], predict.SerializeToString())
+    if kind == "grpc-torchserve":
+        body = _json({"instances": _floats(array)})
+        return GrpcCall(GRPC_METHODS[kind], torchserve_grpc.encode_request(model, {"data": body}))
     expected = ", ".join(GRPC_METHODS)
     raise ValueError(f"unknown gRPC request kind {kind!r}; expected one of {expected}")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
+import shutil
 import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks import goals, plots
 from benchmarks.scenarios import Case, Scenario
 from benchmarks.wrk import WrkResult
 
@@ -70,7 +73,9 @@ class Book:
         self.skipped: list[dict[str, Any]] = []
         self.titles: dict[str, str] = {}
         self.references: dict[str, str] = {}
-        self.meta = {
+        # figures of the measurements beside the tables (extras.py), by name
+        self.extras: dict[str, dict[str, Any]] = {}
+        self.meta: dict[str, Any] = {
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}",
             "settings": {k: str(v) for k, v in settings.items()},
@@ -109,9 +114,10 @@ class Book:
         """A book holding the measurements of an earlier ``results.json`` in ``out``."""
         document = json.loads((out / "results.json").read_text())
         book = cls(out, {})
-        keys = ("date", "machine", "settings", "appended")
+        keys = ("date", "machine", "settings", "appended", "elapsed_seconds")
         book.meta = {k: document[k] for k in keys if k in document}
         book.runs, book.skipped = document["runs"], document["skipped"]
+        book.extras = document.get("extras", {})
         book.titles, book.references = document["titles"], document["references"]
         return book
 
@@ -130,8 +136,11 @@ class Book:
     def write(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         summary = summarize(self.runs, self.references)
+        judged = goals.evaluate(summary, self.skipped, self.extras)
         document = {
             **self.meta,
+            "goals": [dataclasses.asdict(g) for g in judged],
+            "extras": self.extras,
             "titles": self.titles,
             "references": self.references,
             "summary": summary,
@@ -139,19 +148,39 @@ class Book:
             "runs": self.runs,
         }
         (self.out / "results.json").write_text(json.dumps(document, indent=1) + "\n")
-        (self.out / "README.md").write_text(self._markdown(summary))
+        pictures = []
         if summary:
-            self._plot(summary)
+            plots.scenario_panels(summary, self.titles, self.out / "scenarios.png")
+            if plots.main_comparison(summary, self.out / "plot.png"):
+                pictures.append("plot.png")
+            else:  # no main table in this run: its scenarios are the picture
+                shutil.copyfile(self.out / "scenarios.png", self.out / "plot.png")
+        if plots.batching_curves(self.extras.get("batching", {}), self.out / "batching.png"):
+            pictures.append("batching.png")
+        (self.out / "README.md").write_text(self._markdown(summary, judged, pictures))
 
-    def _markdown(self, summary: list[dict[str, Any]]) -> str:
+    def _markdown(
+        self, summary: list[dict[str, Any]], judged: list[goals.Goal], pictures: list[str]
+    ) -> str:
         settings = self.meta["settings"]
         assert isinstance(settings, dict)
+        elapsed = self.meta.get("elapsed_seconds")
+        took = f", {elapsed / 60:.0f} minutes in all" if elapsed else ""
         lines = [
             "# Benchmark results",
             "",
-            f"Run {self.meta['date']} on {self.meta['machine']} by `make bench` "
-            f"(benchmarks/run.py): {settings.get('duration')} s per run, "
-            f"{settings.get('rounds')} rounds (targets alternating), medians shown. "
+            f"Run {self.meta['date']} on {self.meta['machine']} by `make bench`{took}.",
+            "",
+            *goals.markdown(judged),
+            *(f"![{name}]({name})" for name in pictures),
+            "",
+            *self._extras_markdown(),
+            "## Tables",
+            "",
+            f"benchmarks/run.py: {settings.get('duration')} s per run "
+            f"({settings.get('secondary_duration', settings.get('duration'))} s in the "
+            f"secondary scenarios), {settings.get('rounds')} rounds (targets alternating), "
+            "medians shown. "
             "wrk (2 threads) and the server share the machine's cores; CPU% is the server's "
             "process tree (100 % = one core); req/CPU-s is requests per CPU-second of the server, "
             "steadier than req/s on a busy machine. Ratios: req/s (and req/CPU-s) over the "
@@ -171,7 +200,7 @@ class Book:
             rows = [r for r in summary if r["scenario"] == name]
             for workers in sorted({r["workers"] for r in rows}):
                 lines += [
-                    f"## {title} — {workers} worker(s)",
+                    f"### {title} — {workers} worker(s)",
                     "",
                     f"Reference: {self.references[f'{name}/{workers}']}.",
                     "",
@@ -200,30 +229,31 @@ class Book:
                 lines.append("")
         return "\n".join(lines)
 
-    def _plot(self, summary: list[dict[str, Any]]) -> None:
-        import matplotlib
+    def _extras_markdown(self) -> list[str]:
+        """The figures of the measurements beside the tables, as their scripts wrote them."""
+        lines: list[str] = ["## Beside the tables", ""] if self.extras else []
+        for name, figures in self.extras.items():
+            lines += [f"### {name}", ""]
+            if "error" in figures or "skipped" in figures:
+                lines += [f"Not measured: {figures.get('error') or figures.get('skipped')}", ""]
+                continue
+            lines += ["| figure | value |", "|---|---:|"]
+            for key, value in _flatten(figures):
+                shown = f"{value:,.3f}" if isinstance(value, float) else str(value)
+                lines.append(f"| {key} | {shown} |")
+            lines.append("")
+        return lines
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
 
-        panels = sorted({(r["scenario"], r["workers"]) for r in summary})
-        fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.6 * len(panels)), squeeze=False)
-        for ax, (name, workers) in zip(axes[:, 0], panels, strict=True):
-            rows = [r for r in summary if r["scenario"] == name and r["workers"] == workers]
-            labels = list(dict.fromkeys(r["label"] for r in rows))
-            conns = sorted({r["connections"] for r in rows})
-            width = 0.8 / max(len(labels), 1)
-            for i, label in enumerate(labels):
-                values = {r["connections"]: r["rps"] for r in rows if r["label"] == label}
-                xs = [c + (i - len(labels) / 2 + 0.5) * width for c in range(len(conns))]
-                ax.bar(xs, [values.get(c, 0) for c in conns], width, label=label)
-            ax.set_xticks(range(len(conns)), [f"{c} conn" for c in conns])
-            ax.set_ylabel("req/s (median)")
-            ax.set_title(f"{self.titles[name]} — {workers} worker(s)", fontsize=9)
-            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        fig.tight_layout()
-        fig.savefig(self.out / "plot.png", dpi=90)
-        plt.close(fig)
+def _flatten(figures: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``figures`` as (dotted key, scalar) pairs; lists of runs are left out."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            pairs += _flatten(value, f"{prefix}{key}.")
+        elif not isinstance(value, list):
+            pairs.append((f"{prefix}{key}", value))
+    return pairs
 
 
 def _cpus() -> int:

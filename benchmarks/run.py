@@ -1,8 +1,12 @@
-"""``make bench``: serve the same ONNX models with modelship and its peers, load them with wrk.
+"""``make bench``: serve the same ONNX models with modelship and its peers, load them with wrk
+(REST) and h2load (gRPC), then run the measurements beside the tables (``extras.py``:
+instructions per request, batching curves, version swaps) and judge the speed targets
+(``goals.py``).
 
 Targets alternate in rounds (A B C A B C ...), each started fresh, probed, warmed up, then
 measured at every connection count while psutil meters its process tree's CPU. Medians over
-rounds go to ``benchmarks/results/`` (results.json, README.md, plot.png).
+rounds go to ``benchmarks/results/`` (results.json, README.md with the targets on top,
+plot.png, batching.png, scenarios.png).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
@@ -18,7 +23,8 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import httpx
 import numpy as np
 
-from benchmarks import correctness, h2load, models, payloads, pyload, report, wrk
+from benchmarks import budget, correctness, extras, h2load, models, payloads, pyload, report, wrk
+from benchmarks.peers import install
 from benchmarks.scenarios import Case, Scenario, scenarios, with_baseline_cases
 from benchmarks.targets import CpuMeter, Server, Target, TargetSkipped, export_baseline, targets
 
@@ -29,7 +35,7 @@ WORK = HERE / ".work"
 def _inputs(scenario: Scenario, model: models.ModelInfo) -> tuple[np.ndarray, bytes | None]:
     if scenario.data == "image":
         return payloads.image()
-    return payloads.instances(model.input_shape), None
+    return payloads.instances(model.input_shape, count=scenario.rows), None
 
 
 def _measure(
@@ -73,7 +79,9 @@ def _probe(
 ) -> str | None:
     """None when the server answers this encoding with the model's outputs, else why not."""
     # the numbers are checked where the input is the array itself (not a JPEG of it)
-    expected = correctness.expected_outputs(model.path, array) if array.ndim == 2 else None
+    expected = None
+    if case.encoding != "tfs-b64":
+        expected = correctness.expected_outputs(model.path, array)
     if case.loadgen == "h2load":
         call = payloads.grpc_call(case.encoding, model.name, model.input_name, array)
         try:
@@ -185,7 +193,8 @@ def _run_case(
         return
     # few connections: a warm-up must not leave a backlog of queued requests behind
     _measure(case, server, model, array, payload, min(4, max(scenario.connections)), args.warmup)
-    duration = max(args.duration, scenario.min_duration)
+    duration = args.secondary_duration if scenario.secondary else args.duration
+    duration = max(duration, scenario.min_duration)
     for connections in scenario.connections:
         server.wait_idle()
         meter = CpuMeter(server)
@@ -201,13 +210,34 @@ def _run_case(
         book.add(scenario, case, workers, round_no, connections, result, cpu)
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
-    parser.add_argument("--quick", action="store_true", help="3 s runs, shorter warmup")
+    parser.add_argument(
+        "--secondary-duration",
+        type=float,
+        default=5.0,
+        help="seconds per run in the secondary scenarios (batches, images, encodings)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="3 s runs, short extras: checks the plumbing"
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="also 1 and 16 connections, the one-thread rows, the Python-client gRPC "
+        "scenario and 2 workers (about twice as long)",
+    )
     parser.add_argument("--rounds", type=int, default=2, help="A B C rounds; medians reported")
-    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
-    parser.add_argument("--scenarios", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--workers", default="", help="comma-separated worker counts (1)")
+    parser.add_argument(
+        "--scenarios",
+        default="",
+        help="comma-separated scenario or extra names (default: all): "
+        + ", ".join(s.name for s in scenarios(1, full=True))
+        + ", "
+        + ", ".join(extras.EXTRAS),
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument(
         "--append",
@@ -229,35 +259,104 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="rewrite the tables and plot from results.json"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _plan(args: argparse.Namespace) -> tuple[list[tuple[int, Scenario]], list[extras.Extra]]:
+    """The (workers, scenario) pairs and the extras this run measures, in order."""
+    wanted = {s for s in args.scenarios.split(",") if s}
+    unknown = wanted - {s.name for s in scenarios(1, full=True)} - set(extras.EXTRAS)
+    if unknown:
+        raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    pairs = [
+        (workers, scenario)
+        for workers in args.worker_counts
+        for scenario in scenarios(workers, full=args.full)
+        if not wanted or scenario.name in wanted
+    ]
+    # the extras measure modelship itself: an A/B or a filtered run asks for them by name
+    plain = not wanted and not args.targets and not args.baseline
+    chosen = [e for name, e in extras.EXTRAS.items() if name in wanted or plain]
+    return pairs, chosen
+
+
+def _peers(args: argparse.Namespace, pairs: list[tuple[int, Scenario]]) -> list[str]:
+    return budget.peer_environments(
+        (s for _, s in pairs), [t for t in args.targets.split(",") if t]
+    )
+
+
+def _estimate(
+    args: argparse.Namespace, pairs: list[tuple[int, Scenario]], chosen: list[extras.Extra]
+) -> None:
+    only = [t for t in args.targets.split(",") if t]
+    parts = {
+        f"{s.name} ({w} worker{'s' if w > 1 else ''})": budget.scenario_seconds(
+            s, args.rounds, args.secondary_duration if s.secondary else args.duration, only
+        )
+        for w, s in pairs
+    }
+    parts.update({e.name: e.estimate_seconds(args.quick) for e in chosen})
+    peers = [p for p in _peers(args, pairs) if not install.installed(p)]
+    if peers:
+        # installed three at a time: about the slowest of each group of three
+        parts["peer installs (first run only)"] = sum(
+            sorted((budget.PEER_INSTALL_SECONDS[p] for p in peers), reverse=True)[::3]
+        )
+    total = sum(parts.values())
+    print(
+        f"estimated time: {total / 60:.0f} min ("
+        + ", ".join(f"{name} {seconds / 60:.1f}" for name, seconds in parts.items())
+        + ")",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the server being measured is stopped on the way out
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.report_only:
         report.Book.load(args.out).write()
         return
+    started = time.monotonic()
     if args.quick:
-        args.duration = 3.0
+        args.duration = args.secondary_duration = 3.0
     args.warmup = 1.0 if args.quick else 2.0
+    args.worker_counts = [
+        int(w) for w in (args.workers or ("1,2" if args.full else "1")).split(",")
+    ]
+    pairs, chosen = _plan(args)
+    _estimate(args, pairs, chosen)
     wrk.ensure_wrk()
+    if any(c.loadgen == "h2load" for _, s in pairs for c in s.cases):
+        h2load.ensure_h2load()
+    if pairs:
+        # before any measurement: pip and the servers must not share the cores
+        for name, outcome in install.ensure_peers(tuple(_peers(args, pairs))).items():
+            print(f"peer {name}: {outcome}", flush=True)
     baseline = export_baseline(args.baseline, WORK) if args.baseline else None
     infos = models.prepare(WORK, HERE.parent)
-    wanted = {s for s in args.scenarios.split(",") if s}
     book = report.Book(args.out, vars(args))
     if args.append and (args.out / "results.json").exists():
         book = report.Book.load(args.out)
         appended = book.meta.setdefault("appended", [])
         appended.append(report.Book(args.out, vars(args)).meta)
-    for workers in (int(w) for w in args.workers.split(",")):
-        table = targets(workers, baseline)
-        for scenario in scenarios(workers):
-            if wanted and scenario.name not in wanted:
-                continue
-            if baseline is not None:
-                scenario = with_baseline_cases(scenario, args.baseline)
-            book.forget(scenario.name, workers)
-            _run_scenario(scenario, workers, table, infos, args, book)
-            book.write()
-    print(f"results in {args.out}")
+    tables: dict[int, dict[str, Target]] = {}
+    for workers, scenario in pairs:
+        table = tables.setdefault(workers, targets(workers, baseline))
+        if baseline is not None:
+            scenario = with_baseline_cases(scenario, args.baseline)
+        book.forget(scenario.name, workers)
+        _run_scenario(scenario, workers, table, infos, args, book)
+        book.write()
+    for extra in chosen:
+        book.extras[extra.name] = extras.run_extra(extra, WORK, args.quick)
+        book.write()
+    if not args.append:
+        book.meta["elapsed_seconds"] = round(time.monotonic() - started)
+    book.write()
+    print(f"results in {args.out} after {(time.monotonic() - started) / 60:.1f} min")
 
 
 if __name__ == "__main__":

@@ -435,7 +435,7 @@ def _pytriton(grpc: bool = False) -> Target:
     return Target(name, "triton", "v2", command, ready, env=env, grpc=grpc)
 
 
-def _torchserve(workers: int) -> Target:
+def _torchserve(workers: int, grpc: bool = False) -> Target:
     def command(launch: Launch) -> list[str]:
         python = ensure_peer("torchserve")
         scratch, store = launch.scratch, launch.scratch / "store"
@@ -457,7 +457,7 @@ def _torchserve(workers: int) -> Target:
             f"inference_address=http://127.0.0.1:{launch.port}\n"
             f"management_address=http://127.0.0.1:{free_port()}\n"
             f"metrics_address=http://127.0.0.1:{free_port()}\n"
-            f"grpc_inference_port={free_port()}\n"
+            f"grpc_inference_port={launch.grpc_port or free_port()}\n"
             f"grpc_management_port={free_port()}\n"
             "disable_token_authorization=true\n"
         )
@@ -475,9 +475,11 @@ def _torchserve(workers: int) -> Target:
         # "Healthy" once every model has its minimum of workers up ("Partial Healthy" before)
         return response.status_code == 200 and '"Healthy"' in response.text
 
-    # TorchServe's own gRPC API is not the Open Inference Protocol: REST only here.
+    # gRPC: TorchServe's own API (InferenceAPIsService/Predictions, see torchserve_grpc.py),
+    # not the Open Inference Protocol
+    name = "torchserve" + ("+grpc" if grpc else "")
     if workers != 1:
-        return Target("torchserve", "torchserve", "torchserve", _skip("one worker only"), _root)
+        return Target(name, "torchserve", "torchserve", _skip("one worker only"), _root)
     # its own logs go under .work, not into the working directory (the repository root)
     logs = PEERS.parent / ".work" / "logs" / "torchserve"
     env = {
@@ -486,13 +488,7 @@ def _torchserve(workers: int) -> Target:
         "METRICS_LOCATION": str(logs),
     }
     return Target(
-        "torchserve",
-        "torchserve",
-        "torchserve",
-        command,
-        lambda m: "/ping",
-        ready,
-        env=env,
+        name, "torchserve", "torchserve", command, lambda m: "/ping", ready, env=env, grpc=grpc
     )
 
 
@@ -564,6 +560,7 @@ def targets(workers: int, baseline: Path | None = None) -> dict[str, Target]:
         _pytriton(),
         _pytriton(grpc=True),
         _torchserve(workers),
+        _torchserve(workers, grpc=True),
     ]
     if workers == 1:
         # MLServer's other documented setting: inference in the HTTP process itself

@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 import numpy as np
+import orjson
 import pytest
 from tritonclient.grpc import service_pb2
 
@@ -121,3 +122,16 @@ def test_tfs_predict_request_carries_the_array() -> None:
     tensor = request.inputs["images"]
     assert [d.size for d in tensor.tensor_shape.dim] == [2, 3]
     assert np.frombuffer(tensor.tensor_content, "<f4").tolist() == array.ravel().tolist()
+
+
+def test_torchserve_prediction_request_carries_the_rest_body() -> None:
+    from benchmarks import torchserve_grpc
+
+    call = payloads.grpc_call("grpc-torchserve", "mnist", "images", np.ones((1, 3), np.float32))
+    assert call.path == "/org.pytorch.serve.grpc.inference.InferenceAPIsService/Predictions"
+    request_class, response_class = torchserve_grpc._classes()
+    request = request_class.FromString(call.message)
+    assert request.model_name == "mnist"
+    assert orjson.loads(request.input["data"]) == {"instances": [[1.0, 1.0, 1.0]]}
+    answer = response_class(prediction=b'{"predictions": [[0.5]]}').SerializeToString()
+    assert torchserve_grpc.decode_response(answer) == b'{"predictions": [[0.5]]}'

@@ -1,0 +1,81 @@
+"""How long a ``make bench`` run will take here, printed before it starts.
+
+Measured on the 2-core machine the benchmark was written on: starting a server (to ready,
+probe and warm-up included) and installing a peer's environment the first time. The estimate
+is rough (a busy machine starts servers slower) but tells a fresh clone what it is in for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from benchmarks.scenarios import Case, Scenario
+
+__all__ = [
+    "PEER_INSTALL_SECONDS",
+    "START_SECONDS",
+    "family",
+    "peer_environments",
+    "scenario_seconds",
+]
+
+# seconds from launch to measured: start, readiness, probe, warm-up
+START_SECONDS = {
+    "modelship": 8.0,
+    "raw": 5.0,
+    "mlserver": 15.0,
+    "litserve": 15.0,
+    "kserve": 12.0,
+    "bentoml": 20.0,
+    "triton": 25.0,
+    "torchserve": 30.0,
+}
+# first run only: creating the peer's virtual environment from its pinned requirements
+PEER_INSTALL_SECONDS = {
+    "kserve": 200.0,
+    "mlserver": 150.0,
+    "litserve": 60.0,
+    "pytriton": 150.0,
+    "bentoml": 120.0,
+    "torchserve": 200.0,
+}
+_IDLE_WAIT = 1.0  # the wait for an idle server before each measurement
+
+
+def family(target: str) -> str:
+    """The kind of server a target name runs (a key of :data:`START_SECONDS`)."""
+    for family in START_SECONDS:
+        if target.startswith(family):
+            return family
+    return "modelship"
+
+
+def _selected(scenario: Scenario, only: Iterable[str]) -> list[Case]:
+    wanted = set(only)
+    return [
+        c
+        for c in scenario.cases
+        if not wanted or c.target in wanted or c.target.removesuffix("@base") in wanted
+    ]
+
+
+def peer_environments(scenarios: Iterable[Scenario], only: Iterable[str] = ()) -> list[str]:
+    """The peer environments (``peers/<name>.txt``) the targets of ``scenarios`` need."""
+    names = {
+        f
+        for s in scenarios
+        for f in (family(c.target) for c in _selected(s, only))
+        if f not in ("modelship", "raw")
+    }
+    return sorted("pytriton" if n == "triton" else n for n in names)
+
+
+def scenario_seconds(
+    scenario: Scenario, rounds: int, duration: float, only: Iterable[str] = ()
+) -> float:
+    """Seconds one scenario takes: every target started ``rounds`` times, every case measured
+    at every connection count for ``duration`` seconds (the scenario's minimum if longer)."""
+    cases = _selected(scenario, only)
+    starts = sum(START_SECONDS[family(t)] for t in {c.target for c in cases})
+    per_case = len(scenario.connections) * (max(duration, scenario.min_duration) + _IDLE_WAIT)
+    return rounds * (starts + len(cases) * per_case)
