@@ -95,7 +95,10 @@ def _json_of(command: list[str], work: Path, name: str, timeout: float) -> dict[
 
 
 def _batching(work: Path, quick: bool) -> dict[str, Any]:
-    options = ["--seconds=3", "--rounds=1"] if quick else ["--seconds=6", "--rounds=2"]
+    if quick:
+        options = ["--seconds=3", "--rounds=1", "--offline_seconds=2", "--encodings=tfs"]
+    else:
+        options = ["--seconds=5", "--rounds=2", "--offline_seconds=6"]
     return _json_of(_python("batching_curve", *options), work, "batching", timeout=1200)
 
 
@@ -118,7 +121,8 @@ EXTRAS = {
             "batching",
             "Dynamic batching against onnxruntime's offline batch curve",
             _batching,
-            lambda quick: 60 if quick else 180,
+            # per model: the offline curve, then each encoding with and without batching
+            lambda quick: 60 if quick else 2 * (6 + 3 * 2 * 2 * (5 + 10)),
         ),
         Extra(
             "lifecycle",
@@ -132,7 +136,7 @@ EXTRAS = {
 
 def run_extra(extra: Extra, work: Path, quick: bool) -> dict[str, Any]:
     """The figures of ``extra``, or ``{"error": why}``; ``seconds`` says how long it took."""
-    print(f"[{extra.name}] {extra.title}", flush=True)
+    print(f"{time.strftime('%H:%M:%S')} [{extra.name}] {extra.title}", flush=True)
     started = time.monotonic()
     try:
         figures = extra.run(work, quick)

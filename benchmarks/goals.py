@@ -136,36 +136,53 @@ def _rest_goal(summary: list[dict[str, Any]], skipped: list[dict[str, Any]], ext
     return goal
 
 
-def _batching_goal(extras: dict[str, Any]) -> Goal:
-    goal = Goal(
-        "3",
-        "Dynamic batching: share of onnxruntime's offline gain realised under load",
-        ">= 0.80",
-    )
-    figures = extras.get("batching", {})
-    if "error" in figures or not figures:
-        goal.details.append(f"not measured ({figures.get('error', 'not run')})")
-        return goal
-    shares = []
+def _served_figures(figures: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(name, figures) of each served measurement: one per model, or per model and encoding
+    where the script measured several encodings (``{"encodings": {...}}``)."""
+    found = []
     for model, data in figures.items():
         if not isinstance(data, dict):
             continue
+        encodings = data.get("encodings")
+        if isinstance(encodings, dict):
+            found += [(f"{model} {e}", d) for e, d in encodings.items() if isinstance(d, dict)]
+        else:
+            found.append((model, data))
+    return found
+
+
+def _batching_goal(extras: dict[str, Any]) -> Goal:
+    goal = Goal(
+        "3",
+        "Dynamic batching: share of onnxruntime's offline gain realised under load (worst)",
+        ">= 0.80",
+    )
+    figures = extras.get("batching", {})
+    served = _served_figures(figures)
+    if "error" in figures or not served:
+        goal.details.append(f"not measured ({figures.get('error', 'not run')})")
+        return goal
+    shares = []
+    for name, data in served:
         share = data.get("share_of_offline_gain")
         batch = data.get("mean_batch_formed")
         gain = data.get("offline_gain_at_that_batch")
-        served = data.get("served_gain")
-        text = [f"{model}:"]
-        if served is not None:
-            text.append(f"served gain {served:.2f}x")
-        if batch is not None and gain is not None:
+        served_gain = data.get("served_gain")
+        text = [f"{name}:"]
+        if isinstance(served_gain, int | float):
+            text.append(f"served gain {served_gain:.2f}x")
+        if isinstance(batch, int | float) and isinstance(gain, int | float):
             text.append(f"of {gain:.2f}x offline at the mean batch formed ({batch:.1f})")
         if isinstance(share, int | float) and math.isfinite(share):
             text.append(f"= **{share:.0%}**")
             shares.append(float(share))
         else:
-            text.append("= no share (no offline gain at that batch, or no key)")
+            text.append("= no share (no offline gain at the batch formed)")
+        bound = data.get("served_gain_bound_at_that_batch")
+        if isinstance(bound, int | float) and math.isfinite(bound):
+            text.append(f"(the run's share of a request bounds the gain at {bound:.2f}x)")
         goal.details.append(" ".join(text))
-    if shares and len(shares) == len(goal.details):
+    if shares:
         goal.ratio = min(shares)
         goal.met = goal.ratio >= 0.8
     return goal

@@ -98,10 +98,13 @@ def batching_curves(figures: dict[str, Any], path: Path) -> bool:
     for ax, (name, data) in zip(axes[0], models.items(), strict=True):
         curve = sorted((int(b), float(g)) for b, g in data["offline_gain_by_batch"].items())
         ax.plot([b for b, _ in curve], [g for _, g in curve], "o-", label="onnxruntime offline")
-        batch, gain = data.get("mean_batch_formed"), data.get("served_gain")
-        if isinstance(batch, int | float) and isinstance(gain, int | float):
-            ax.plot([batch], [gain], "s", color="tab:orange", markersize=9,
-                    label=f"modelship served (mean batch {batch:.1f})")  # fmt: skip
+        served = data.get("encodings")
+        served = served if isinstance(served, dict) else {"": data}
+        for (encoding, point), marker in zip(served.items(), "sD^v", strict=False):
+            batch, gain = point.get("mean_batch_formed"), point.get("served_gain")
+            if isinstance(batch, int | float) and isinstance(gain, int | float):
+                ax.plot([batch], [gain], marker, markersize=8,
+                        label=f"served {encoding} (mean batch {batch:.1f})")  # fmt: skip
         ax.axhline(1.0, color="gray", linewidth=0.6)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("rows per runtime call")

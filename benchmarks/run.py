@@ -137,7 +137,11 @@ def _run_scenario(
                 for c in live:
                     skipped[c.label] = f"no target {target_name} with {workers} workers"
                 continue
-            print(f"[{scenario.name} w={workers} round {round_no + 1}] {target_name}", flush=True)
+            print(
+                f"{time.strftime('%H:%M:%S')} [{scenario.name} w={workers} round {round_no + 1}] "
+                f"{target_name}",
+                flush=True,
+            )
             try:
                 server = Server(target, model, WORK / "logs")
             except TargetSkipped as exc:

@@ -148,47 +148,47 @@ def scenarios(workers: int, full: bool = False) -> list[Scenario]:
             secondary=True,
             min_duration=5.0,
         ),
-        Scenario(
-            "cnn-batching",
-            "CNN 224x224x3, one image per request as JSON floats, with and without batching",
-            "cnn",
-            "image",
-            (32,),
-            (
-                Case("modelship", "tfs", "modelship"),
-                Case("modelship+batch", "tfs", "modelship +batching"),
-                Case("raw-onnx", "tfs", "raw ASGI + onnxruntime"),
-                Case(mlserver, "v2", mlserver),
-                Case(f"{mlserver}+batch", "v2", f"{mlserver} +adaptive batching"),
-                Case("litserve", "litserve", "litserve"),
-                Case("litserve+batch", "litserve", "litserve +batching"),
-            ),
-            "raw ASGI + onnxruntime",
-            secondary=True,
-            min_duration=5.0,
-        ),
-        Scenario(
-            "image-encoding",
-            "CNN 224x224x3, one image per request: JSON floats vs b64 JPEG vs V2 binary tensor",
-            "cnn",
-            "image",
-            (16,),
-            (
-                Case("modelship", "tfs", "modelship JSON"),
-                Case("modelship", "tfs-b64", "modelship b64 JPEG"),
-                Case("modelship", "v2-binary", "modelship V2 binary"),
-                Case("raw-onnx", "tfs", "raw ASGI + onnxruntime JSON"),
-                Case("raw-onnx", "tfs-b64", "raw ASGI + onnxruntime b64 JPEG"),
-                Case(mlserver, "v2", f"{mlserver} V2 JSON"),
-                Case(mlserver, "v2-binary", f"{mlserver} V2 binary"),
-            ),
-            "raw ASGI + onnxruntime JSON",
-            secondary=True,
-            min_duration=5.0,
-        ),
     ]
     if full:
-        found.append(
+        found += [
+            Scenario(
+                "cnn-batching",
+                "CNN 224x224x3, one image per request as JSON floats, with and without batching",
+                "cnn",
+                "image",
+                (32,),
+                (
+                    Case("modelship", "tfs", "modelship"),
+                    Case("modelship+batch", "tfs", "modelship +batching"),
+                    Case("raw-onnx", "tfs", "raw ASGI + onnxruntime"),
+                    Case(mlserver, "v2", mlserver),
+                    Case(f"{mlserver}+batch", "v2", f"{mlserver} +adaptive batching"),
+                    Case("litserve", "litserve", "litserve"),
+                    Case("litserve+batch", "litserve", "litserve +batching"),
+                ),
+                "raw ASGI + onnxruntime",
+                secondary=True,
+                min_duration=5.0,
+            ),
+            Scenario(
+                "image-encoding",
+                "CNN 224x224x3, one image per request: JSON floats vs b64 JPEG vs V2 binary tensor",
+                "cnn",
+                "image",
+                (16,),
+                (
+                    Case("modelship", "tfs", "modelship JSON"),
+                    Case("modelship", "tfs-b64", "modelship b64 JPEG"),
+                    Case("modelship", "v2-binary", "modelship V2 binary"),
+                    Case("raw-onnx", "tfs", "raw ASGI + onnxruntime JSON"),
+                    Case("raw-onnx", "tfs-b64", "raw ASGI + onnxruntime b64 JPEG"),
+                    Case(mlserver, "v2", f"{mlserver} V2 JSON"),
+                    Case(mlserver, "v2-binary", f"{mlserver} V2 binary"),
+                ),
+                "raw ASGI + onnxruntime JSON",
+                secondary=True,
+                min_duration=5.0,
+            ),
             Scenario(
                 "grpc",
                 "MNIST MLP over gRPC (V2 ModelInfer) vs REST (V2 JSON), same Python load generator",
@@ -203,8 +203,8 @@ def scenarios(workers: int, full: bool = False) -> list[Scenario]:
                 ),
                 f"{mlserver} REST V2 (py)",
                 secondary=True,
-            )
-        )
+            ),
+        ]
     return found
 
 

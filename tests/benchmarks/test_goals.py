@@ -66,6 +66,24 @@ def test_extras_with_missing_or_failed_figures_are_not_measured() -> None:
     assert found["4"].met is None
 
 
+def test_batching_goal_takes_the_worst_encoding_of_each_model() -> None:
+    extras = {
+        "batching": {
+            "mnist": {
+                "offline_gain_by_batch": {"1": 1.0, "8": 3.0},
+                "encodings": {
+                    "tfs": {"share_of_offline_gain": 0.5, "served_gain": 2.0},
+                    "grpc-v2": {"share_of_offline_gain": 0.95},
+                },
+            }
+        }
+    }
+    goal = _by_number(goals.evaluate([], [], extras))["3"]
+    assert goal.ratio == 0.5
+    assert goal.met is False
+    assert goal.details[0].startswith("mnist tfs: served gain 2.00x")
+
+
 def test_batching_and_lifecycle_goals_read_the_scripts_keys() -> None:
     extras = {
         "batching": {
@@ -80,7 +98,8 @@ def test_batching_and_lifecycle_goals_read_the_scripts_keys() -> None:
         },
     }
     found = _by_number(goals.evaluate([], [], extras))
-    assert found["3"].met is None  # one model has no share: the goal is not judged
+    assert found["3"].ratio == 0.9  # a model that formed no batches has no share to judge
+    assert "cnn: = no share" in found["3"].details[1]
     assert found["4"].met is True
     assert "swap_loop_lag_p99_ms 4.50" in found["4"].details[1]
 
