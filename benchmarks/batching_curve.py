@@ -51,11 +51,10 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 import httpx
 import numpy as np
-import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks import h2load, models, payloads, pyload, wrk
-from benchmarks.targets import Server, Target, _modelship, modelship_flags
+from benchmarks.targets import CpuMeter, Server, Target, _modelship, modelship_flags
 from modelship.runtimes.onnx import OnnxRuntime
 
 HERE = Path(__file__).resolve().parent
@@ -100,19 +99,6 @@ def _batch_totals(server: Server) -> tuple[float, float]:
     return count, total
 
 
-def _cpu_seconds(server: Server) -> float:
-    """CPU seconds used so far by the server and its worker processes."""
-    total = 0.0
-    try:
-        root = psutil.Process(server.process.pid)
-        for proc in [root, *root.children(recursive=True)]:
-            times = proc.cpu_times()
-            total += times.user + times.system
-    except psutil.NoSuchProcess:
-        pass
-    return total
-
-
 def _target(batching: bool, encoding: str, flags: set[str]) -> Target:
     """One worker, with or without batching, with a gRPC port for the gRPC encodings."""
     return _modelship(1, batching=batching, grpc=encoding.startswith("grpc"), flags=flags)
@@ -148,10 +134,13 @@ def served(
     try:
         server.wait_ready()
         _load(server, model, encoding, 1.0)  # warm-up
+        server.wait_idle()  # the warm-up's queued requests must not land in the window
         count, rows = _batch_totals(server) if batching else (0.0, 0.0)
-        cpu = _cpu_seconds(server)
+        meter = CpuMeter(server)
+        meter.start()
+        started = time.monotonic()
         result = _load(server, model, encoding, seconds)
-        cpu = _cpu_seconds(server) - cpu
+        cpu = meter.stop() / 100 * (time.monotonic() - started)
         mean = 1.0
         if batching:  # the batches of the measured window only, not the warm-up's
             count_after, rows_after = _batch_totals(server)
