@@ -68,7 +68,7 @@ INSTRUCTION_TARGETS = ("modelship", "raw-onnx")
 
 
 def _instruction_requests(quick: bool) -> int:
-    return 300 if quick else 2000
+    return 300 if quick else 1000
 
 
 def _instructions(work: Path, quick: bool) -> dict[str, Any]:
@@ -114,8 +114,9 @@ EXTRAS = {
             "instructions",
             "Instructions per request (callgrind), REST predict, one worker",
             _instructions,
-            # under valgrind: start-up, warm-up and the requests at 30-80x the normal cost
-            lambda quick: 2 * (60 + _instruction_requests(quick) * 0.03),
+            # under valgrind: start-up (minutes on a busy machine), warm-up and the requests
+            # at 30-80x the normal cost
+            lambda quick: 2 * (150 + _instruction_requests(quick) * 0.1),
         ),
         Extra(
             "batching",

@@ -239,7 +239,7 @@ class Book:
                 continue
             lines += ["| figure | value |", "|---|---:|"]
             for key, value in _flatten(figures):
-                shown = f"{value:,.3f}" if isinstance(value, float) else str(value)
+                shown = _number(value) if isinstance(value, float) else str(value)
                 lines.append(f"| {key} | {shown} |")
             lines.append("")
         return lines
@@ -248,12 +248,18 @@ class Book:
 def _flatten(figures: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     """``figures`` as (dotted key, scalar) pairs; lists of runs are left out."""
     pairs: list[tuple[str, Any]] = []
+    if isinstance(figures.get("encodings"), dict):  # the per-encoding figures say it all
+        figures = {k: v for k, v in figures.items() if isinstance(v, dict)}
     for key, value in figures.items():
         if isinstance(value, dict):
             pairs += _flatten(value, f"{prefix}{key}.")
         elif not isinstance(value, list):
             pairs.append((f"{prefix}{key}", value))
     return pairs
+
+
+def _number(value: float) -> str:
+    return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"
 
 
 def _cpus() -> int:
