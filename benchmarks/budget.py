@@ -32,12 +32,12 @@ START_SECONDS = {
 }
 # first run only: creating the peer's virtual environment from its pinned requirements
 PEER_INSTALL_SECONDS = {
-    "kserve": 200.0,
-    "mlserver": 150.0,
-    "litserve": 60.0,
+    "kserve": 300.0,
+    "mlserver": 250.0,
+    "litserve": 150.0,
     "pytriton": 150.0,
-    "bentoml": 120.0,
-    "torchserve": 200.0,
+    "bentoml": 400.0,
+    "torchserve": 450.0,
 }
 _IDLE_WAIT = 1.0  # the wait for an idle server before each measurement
 

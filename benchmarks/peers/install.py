@@ -14,6 +14,8 @@ __all__ = ["PEERS", "PEERS_DIR", "ensure_peer", "ensure_peers", "installed", "pe
 
 HERE = Path(__file__).resolve().parent
 PEERS_DIR = HERE.parent / ".peers"
+# the pip processes installing now: stopped when the run is interrupted
+_RUNNING: set[subprocess.Popen[bytes]] = set()
 # every peer environment, by the name of its requirements file
 PEERS = ("kserve", "mlserver", "litserve", "pytriton", "bentoml", "torchserve")
 
@@ -52,10 +54,14 @@ def ensure_peer(name: str) -> Path:
         if not python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         print(f"installing {name} into {venv} (pinned by {requirements.name})", flush=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)],
-            check=True,
-        )
+        command = [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)]
+        with subprocess.Popen(command) as pip:
+            _RUNNING.add(pip)
+            try:
+                if pip.wait() != 0:
+                    raise subprocess.CalledProcessError(pip.returncode, command)
+            finally:
+                _RUNNING.discard(pip)
         for old in venv.glob(".installed-*"):
             old.unlink()
         _stamp(name).touch()
@@ -75,5 +81,13 @@ def ensure_peers(names: tuple[str, ...] = PEERS, parallel: int = 3) -> dict[str,
         return f"{time.monotonic() - started:.0f} s"
 
     missing = [n for n in names if not installed(n)]
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel))
+    try:
         return dict(zip(missing, pool.map(one, missing), strict=True))
+    except BaseException:  # Ctrl-C or SIGTERM: pip must not go on installing behind the run
+        pool.shutdown(wait=False, cancel_futures=True)
+        for pip in list(_RUNNING):
+            pip.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True)
