@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from modelship.errors import FailedPrecondition, ModelNotFound, VersionNotFound
 from modelship.manifest import Manifest
@@ -49,6 +50,9 @@ class ServedVersion:
     # One entry per request running on this version now; it unloads only when none is left.
     # list.append and list.pop are atomic: holding costs no lock on the request path.
     _holds: list[None] = field(default_factory=list, init=False, repr=False, compare=False)
+    # What serving each signature of the loaded runtime needs, bound on first use by the
+    # dataplane (modelship.serving.plan); each entry names the runtime it was bound to.
+    plans: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def hold(self) -> None:
         """One more request uses this version (see :meth:`Registry.acquire`)."""
@@ -102,8 +106,16 @@ class ModelEntry:
     labels: dict[str, int] = field(default_factory=dict)
 
     def latest_available(self) -> ServedVersion | None:
-        ready = [v for v in self.versions.values() if v.available]
-        return max(ready, key=lambda v: v.version) if ready else None
+        # A plain loop: every request without a version in its path comes here.
+        latest = None
+        for served in list(self.versions.values()):
+            if (
+                served.state == AVAILABLE
+                and served.runtime is not None
+                and (latest is None or served.version > latest.version)
+            ):
+                latest = served
+        return latest
 
 
 class Registry:

@@ -41,8 +41,9 @@ class TensorSpec:
     shape: tuple[int, ...]
     unknown_rank: bool = False
 
-    @property
+    @cached_property
     def numpy_dtype(self) -> np.dtype[Any]:
+        # Cached: requests read it for every input, and np.dtype() parses the name each time.
         return np.dtype(object if self.dtype in ("object", "bytes") else self.dtype)
 
     @property

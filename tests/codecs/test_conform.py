@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from modelship.codecs.conform import conform_inputs
+from modelship.codecs.conform import ConformPlan, conform_inputs
 from modelship.errors import InvalidInput
 from modelship.signature import Signature, TensorSpec
 
@@ -117,3 +117,52 @@ def test_a_fixed_batch_takes_exactly_that_many_examples() -> None:
     with pytest.raises(InvalidInput, match="fixed batch of 1 example"):
         conform_inputs(signature, {"x": np.ones((2, 2), np.float32)})
     assert FLOAT_INPUT.fixed_batch is None
+
+
+FIXED = Signature({"x": TensorSpec("int64", (2, 3))}, {})
+ANY_RANK = Signature({"x": TensorSpec("float32", (), unknown_rank=True)}, {})
+OPEN = Signature({"x": TensorSpec("float32", (-1, -1, 2))}, {})
+
+CASES = [
+    (FLAT, {"images": np.zeros((2, 784), np.float32)}),
+    (FLAT, {"images": np.zeros((2, 28, 28), np.float32)}),
+    (FLAT, {"images": np.zeros((2, 784), np.float64)}),
+    (FLAT, {"images": np.zeros((0, 784), np.float32)}),
+    (FLAT, {"images": np.zeros((), np.float32)}),
+    (FLAT, {"images": np.zeros((1, 28), np.float32)}),
+    (FLAT, {"pictures": np.zeros((1, 784), np.float32)}),
+    (TWO, {"a": np.zeros((1, 2), np.float32), "b": np.zeros((1, 2), np.float32)}),
+    (TWO, {"a": np.zeros((1, 2), np.float32), "b": np.zeros((2, 2), np.float32)}),
+    (FIXED, {"x": np.zeros((2, 3), np.int64)}),
+    (FIXED, {"x": np.zeros((3, 3), np.int64)}),
+    (FIXED, {"x": np.full((2, 3), 3.5)}),
+    (ANY_RANK, {"x": np.zeros((4, 2, 2, 2), np.float32)}),
+    (ANY_RANK, {"x": np.zeros((0,), np.float32)}),
+    (OPEN, {"x": np.zeros((1, 5, 2), np.float32)}),
+    (OPEN, {"x": np.zeros((1, 5, 3), np.float32)}),
+    (OPEN, {"x": np.zeros((1, 10), np.float32)}),
+]
+
+
+@pytest.mark.parametrize(("signature", "inputs"), CASES)
+@pytest.mark.parametrize("declared", [False, True])
+def test_a_plan_conforms_as_conform_inputs_does(
+    signature: Signature, inputs: dict[str, np.ndarray], declared: bool
+) -> None:
+    plan = ConformPlan(signature)
+    try:
+        expected = conform_inputs(signature, inputs, declared)
+    except InvalidInput as exc:
+        with pytest.raises(InvalidInput, match=re.escape(exc.message)):
+            plan(inputs, declared)
+        return
+    got = plan(inputs, declared)
+    assert list(got) == list(expected)
+    for name, array in expected.items():
+        assert got[name].dtype == array.dtype
+        np.testing.assert_array_equal(got[name], array)
+
+
+def test_a_plan_passes_an_input_that_already_fits_as_it_is() -> None:
+    array = np.zeros((2, 784), np.float32)
+    assert ConformPlan(FLAT)({"images": array})["images"] is array

@@ -131,3 +131,40 @@ def test_encode_bytes_outputs_and_nonfinite() -> None:
     assert orjson.loads(out) == {"predictions": [{"b64": "AQI="}]}
     text = encode_outputs({"y": np.array([np.nan, np.inf], dtype=np.float32)}, True)
     assert text == b'{"predictions":[NaN,Infinity]}'
+
+
+ROWS_OF_NUMBERS = [
+    [[1, 2.5, True]],
+    [[None, 1.0, 2.0]],
+    [[2.0, "1.5", 3.0]],
+    [[1e300, -1e300, 0.0]],
+    [[2**63, 2**64 - 1, -(2**63)]],
+    [[16777217, 0.1, float("nan")]],
+    [[0.5, 1.0, 2.0], [3.0, 4.0, 5.0], [6, 7, 8]],
+]
+
+
+@pytest.mark.parametrize("instances", ROWS_OF_NUMBERS)
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_rows_of_numbers_read_as_numpy_reads_them(instances: list, dtype: str) -> None:
+    signature = Signature({"x": TensorSpec(dtype, (-1, 3))}, {})
+    with np.errstate(over="ignore"):
+        expected = np.asarray(instances, dtype=dtype)
+        (got,) = parse_predict_body({"instances": instances}, signature)[0].values()
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("instances", "message"),
+    [
+        ([[1.0, [2.0], 3.0]], "ragged"),
+        ([[1.0, 2.0, 3.0], [1.0, 2.0]], "ragged"),
+        ([[1.0, 2.0, 3.0], 4.0], "ragged|must hold numbers"),
+        ([[1.0, "abc", 3.0]], "must hold numbers"),
+        ([[1.0, {"b64": "AA=="}, 3.0]], "must hold numbers"),
+    ],
+)
+def test_rows_that_are_not_numbers_are_refused_as_before(instances: list, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        parse_predict_body({"instances": instances}, ONE)

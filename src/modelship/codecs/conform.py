@@ -20,7 +20,7 @@ from modelship.codecs.dtypes import v2_datatype
 from modelship.errors import InvalidInput
 from modelship.signature import Arrays, Signature, TensorSpec
 
-__all__ = ["batch_size", "conform_inputs", "exact_cast"]
+__all__ = ["ConformPlan", "batch_size", "conform_inputs", "exact_cast"]
 
 
 def conform_inputs(signature: Signature, inputs: Arrays, declared: bool = False) -> Arrays:
@@ -38,6 +38,56 @@ def conform_inputs(signature: Signature, inputs: Arrays, declared: bool = False)
     if len(out) > 1:
         batch_size(out)
     return out
+
+
+class ConformPlan:
+    """:func:`conform_inputs` for one signature, with what it reads from the signature read
+    once: an input that already has the signature's dtype and shape passes after a few
+    comparisons; anything else takes :func:`conform_inputs`'s own checks, so the answers and
+    errors are the same."""
+
+    __slots__ = ("_checks", "_names", "signature")
+
+    def __init__(self, signature: Signature) -> None:
+        self.signature = signature
+        self._names = signature.inputs.keys()
+        # Per input: name, spec, dtype, rank (None: any), fixed batch (0: any), the shape
+        # after the batch dimension when every one of its dimensions is fixed (None: compare
+        # one by one).
+        self._checks = [
+            (
+                name,
+                spec,
+                spec.numpy_dtype,
+                len(spec.shape) or None,
+                max(spec.shape[0], 0) if spec.shape else 0,
+                spec.shape[1:] if all(d >= 0 for d in spec.shape[1:]) else None,
+            )
+            for name, spec in signature.inputs.items()
+        ]
+
+    def __call__(self, inputs: Arrays, declared: bool = False) -> Arrays:
+        """``inputs`` cast and shaped as the signature declares (see :func:`conform_inputs`)."""
+        if inputs.keys() != self._names:
+            _refuse_names(self.signature, inputs)
+        out = {}
+        for name, spec, want, rank, fixed, dims in self._checks:
+            value = inputs[name]
+            shape = value.shape
+            if (
+                value.dtype != want
+                or not shape
+                or not shape[0]
+                or (rank is not None and len(shape) != rank)
+                or (fixed and shape[0] != fixed)
+                or (dims is not None and shape[1:] != dims)
+                or (dims is None and rank is not None)
+            ):
+                value = _conform(name, spec, value, declared)
+            out[name] = value
+        if len(out) > 1:
+            batch_size(out)
+        return out
 
 
 def _refuse_names(signature: Signature, inputs: Arrays) -> None:

@@ -9,6 +9,7 @@ import binascii
 import gc
 import json
 import math
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -146,6 +147,10 @@ def to_array(name: str, value: Any, signature: Signature) -> np.ndarray[Any, Any
     if dtype is not None and dtype.kind in "iub":
         # Read as JSON wrote them: conform refuses 3.5 or 1e20 rather than truncate them.
         dtype = None
+    elif dtype is not None and dtype.kind == "f":
+        rows = _float_rows(value, dtype)
+        if rows is not None:
+            return rows
     try:
         return np.asarray(value, dtype=dtype)
     except ValueError as exc:
@@ -157,6 +162,30 @@ def to_array(name: str, value: Any, signature: Signature) -> np.ndarray[Any, Any
         raise InvalidInput(f"input {name!r} must hold numbers: {text}") from exc
     except (TypeError, OverflowError) as exc:
         raise InvalidInput(f"input {name!r} must hold numbers: {exc}") from exc
+
+
+def _float_rows(value: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any] | None:
+    """A list of equally long lists of numbers as a 2-D array of ``dtype``; None for any other
+    shape, or a value ``np.asarray`` should read (and explain) instead.
+
+    ``np.fromiter`` converts each value as ``np.asarray`` does, without its first pass over
+    every value to find the shape and types: a third less work for the common request of
+    rows of numbers (benchmarks/results/PROFILE.md).
+    """
+    if not isinstance(value, list) or not value:
+        return None
+    first = value[0]
+    if not isinstance(first, list) or not first or isinstance(first[0], list | dict):
+        return None
+    width = len(first)
+    for row in value:
+        if not isinstance(row, list) or len(row) != width:
+            return None
+    items = first if len(value) == 1 else chain.from_iterable(value)
+    try:
+        return np.fromiter(items, dtype, count=len(value) * width).reshape(len(value), width)
+    except (TypeError, ValueError, OverflowError):
+        return None  # np.asarray reads it again and says what is wrong
 
 
 def _looks_binary(name: str, value: Any) -> bool:

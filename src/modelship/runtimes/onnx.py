@@ -188,6 +188,10 @@ def _open(path: Path, threads: int, providers: list[Any]) -> Any:
         raise BadConfig(f"cannot load {path}: {exc}") from exc
 
 
+# Providers that leave every node of a local graph to the CPU one.
+_CPU_ONLY_PROVIDERS = ("CPUExecutionProvider", "AzureExecutionProvider")
+
+
 def _direct_run(session: Any) -> Any:
     """The session's native ``run`` on a CPU-only session, else the wrapper's ``run``.
 
@@ -196,7 +200,9 @@ def _direct_run(session: Any) -> Any:
     that, a retry on other execution providers, matters only when there are others.
     """
     native = getattr(session, "_sess", None)
-    if native is None or session.get_providers() != ["CPUExecutionProvider"]:
+    providers = session.get_providers()
+    # The Azure provider, listed in the PyPI build's sessions, runs no node of a local graph.
+    if native is None or not set(providers) <= set(_CPU_ONLY_PROVIDERS):
         return session.run
     return native.run
 

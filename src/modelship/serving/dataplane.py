@@ -12,15 +12,12 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from modelship.codecs.conform import conform_inputs
 from modelship.codecs.limits import RequestLimits
 from modelship.codecs.metadata import ModelMetadata, VersionStatus
-from modelship.data.images import ImagePreprocessing
 from modelship.errors import (
     InvalidInput,
     ModelNotFound,
     ModelshipError,
-    SignatureNotFound,
     Unimplemented,
     VersionNotFound,
 )
@@ -28,7 +25,7 @@ from modelship.registry import LOADING, START, Registry, ServedVersion
 from modelship.runtimes.out_of_memory import as_out_of_memory
 from modelship.runtimes.processing import ProcessingFailed
 from modelship.serving.deadline import Deadlines
-from modelship.serving.executor import InferenceExecutor
+from modelship.serving.executor import InferenceExecutor, ThreadExecutor
 from modelship.serving.inference import (
     InferenceRequest,
     InferenceResponse,
@@ -36,13 +33,13 @@ from modelship.serving.inference import (
     RequestSource,
 )
 from modelship.serving.metrics import Metrics
-from modelship.serving.preprocess import ImageDecoder, image_spec
+from modelship.serving.plan import SignaturePlan, bind_plan, find_signature
+from modelship.serving.preprocess import ImageDecoder
 from modelship.serving.results import check_method, results
 from modelship.serving.tap import RequestTap
 from modelship.serving.topk import add_top_k
 from modelship.serving.workers.group import group_state
 from modelship.signature import (
-    DEFAULT_SIGNATURE,
     Arrays,
     Signature,
 )
@@ -97,37 +94,49 @@ class DataPlane:
             served = self.registry.acquire(spec.name, spec.version, spec.label)
             version = str(served.version)
             request = source if isinstance(source, InferenceRequest) else await source()
-            name, signature = self.signature(served, request.signature_name)
+            plan = self.plan(served, request.signature_name)
+            signature = plan.signature
             tf_contract = method != "predict" and check_method(signature, method)
             if request.output_filter:
                 _check_outputs(signature, request.output_filter)
-            image = image_spec(served.manifest)
+            image = plan.image
             inputs = request.inputs
             if callable(inputs):
                 inputs = inputs(signature, image)
             self.limits.check_inputs(inputs)
+            timeout = request.timeout
+            outputs = None
             if image is None:
-                inputs = conform_inputs(signature, inputs, request.typed)
-                work = self.executor.run(served, name, inputs)
+                inputs = plan.conform(inputs, request.typed)
+                before_work = time.perf_counter()
+                run_now, cost = self._run_now, plan.cost
+                if run_now is not None and cost is not None and (timeout is None or timeout > 0):
+                    # A call cheaper than a thread hand-off runs here, synchronously: no
+                    # deadline can pass while it runs, so none is set up.
+                    outputs = run_now(plan.runtime, plan.name, inputs, cost, plan.record)
+                if outputs is None:
+                    work = self.executor.run(served, plan.name, inputs)
             else:
-                work = self._decode_and_run(served, name, signature, inputs, image, request.typed)
-            before_work = time.perf_counter()
+                before_work = time.perf_counter()
+                work = self._decode_and_run(served, plan, inputs, request.typed)
             input_ns = int((before_work - started) * 1e9)
-            if request.timeout is None:
-                outputs = await work
-            else:
-                outputs = await self.deadlines.run(
-                    work, request.timeout, method, request.timeout_source
-                )
+            if outputs is None:
+                if timeout is None:
+                    outputs = await work
+                else:
+                    source_name = request.timeout_source
+                    outputs = await self.deadlines.run(work, timeout, method, source_name)
             after_work = time.perf_counter()
             if self.tap is not None:
-                self.tap.offer(spec.name, served.version, served.manifest, name, inputs, outputs)
+                self.tap.offer(
+                    spec.name, served.version, served.manifest, plan.name, inputs, outputs
+                )
             if request.output_filter:
                 outputs = {o: outputs[o] for o in request.output_filter}
-            labels = served.manifest.labels if served.manifest is not None else []
+            labels = plan.labels
             if request.top_k is not None:
                 outputs = add_top_k(outputs, labels, request.top_k)
-            response = InferenceResponse(spec.name, served.version, name, outputs, labels)
+            response = InferenceResponse(spec.name, served.version, plan.name, outputs, labels)
             if method != "predict":
                 response.results = results(response, method, tf_contract)
             output_ns = int((time.perf_counter() - after_work) * 1e9)
@@ -159,6 +168,27 @@ class DataPlane:
             seconds = time.perf_counter() - started
             self.metrics.request(spec.name, version, api, code, seconds, input_ns, output_ns)
 
+    def plan(self, served: ServedVersion, signature_name: str) -> SignaturePlan:
+        """What serving ``signature_name`` of ``served`` needs, bound once per version (see
+        :mod:`modelship.serving.plan`)."""
+        plans = served.plans
+        plan: SignaturePlan | None = plans.get(signature_name)
+        if plan is not None and plan.runtime is served.runtime:
+            return plan
+        costs = self.executor if isinstance(self.executor, ThreadExecutor) else None
+        return bind_plan(served, signature_name, costs, self.executor.statistics)
+
+    @property
+    def executor(self) -> InferenceExecutor:
+        """Where inference runs (the thread pool, or the batcher)."""
+        return self._executor
+
+    @executor.setter
+    def executor(self, executor: InferenceExecutor) -> None:
+        self._executor = executor
+        # Only the thread executor runs a cheap call on the event loop, without an await.
+        self._run_now = executor.run_now if isinstance(executor, ThreadExecutor) else None
+
     async def classify(
         self, spec: ModelSpec, source: RequestSource, api: str
     ) -> tuple[InferenceResponse, list[list[tuple[str, float]]]]:
@@ -176,16 +206,11 @@ class DataPlane:
         return response, response.results
 
     async def _decode_and_run(
-        self,
-        served: ServedVersion,
-        name: str,
-        signature: Signature,
-        inputs: Arrays,
-        image: ImagePreprocessing,
-        typed: bool,
+        self, served: ServedVersion, plan: SignaturePlan, inputs: Arrays, typed: bool
     ) -> Arrays:
-        decoded = await self.images.decode_inputs(inputs, signature, image)
-        return await self.executor.run(served, name, conform_inputs(signature, decoded, typed))
+        assert plan.image is not None
+        decoded = await self.images.decode_inputs(inputs, plan.signature, plan.image)
+        return await self.executor.run(served, plan.name, plan.conform(decoded, typed))
 
     # -- versions and their metadata ---------------------------------------------------------
 
@@ -195,16 +220,7 @@ class DataPlane:
 
     def signature(self, served: ServedVersion, signature_name: str) -> tuple[str, Signature]:
         """The signature a request names (``serving_default`` when it names none)."""
-        signatures = served.require_runtime().signatures
-        name = signature_name or DEFAULT_SIGNATURE
-        if name not in signatures and not signature_name and len(signatures) == 1:
-            name = next(iter(signatures))
-        if name not in signatures:
-            raise SignatureNotFound(
-                f'Serving signature name: "{name}" not found in signature def; '
-                f"this version has {', '.join(sorted(signatures))}"
-            )
-        return name, signatures[name]
+        return find_signature(served.require_runtime(), signature_name)
 
     def signatures(self, spec: ModelSpec) -> tuple[ServedVersion, dict[str, Signature]]:
         """The addressed version and all its signatures (TF Serving's ``signature_def``)."""

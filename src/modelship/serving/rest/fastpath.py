@@ -7,10 +7,13 @@ and error mapping.
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelship.errors import ClientGone, ModelshipError
 from modelship.serving.dataplane import DataPlane
+from modelship.serving.inference import ModelSpec
 from modelship.serving.rest.body import read_body
 from modelship.serving.rest.errors import (
     JSON_HEADER,
@@ -22,6 +25,10 @@ from modelship.serving.rest.paths import parse_predict_path
 from modelship.serving.rest.tfserving import predict
 
 __all__ = ["PredictFastPath"]
+
+# Paths and versions kept at most; past it they are forgotten and parsed again.
+_MAX_KEPT = 1024
+_UNPARSED = ModelSpec("")
 
 
 class PredictFastPath:
@@ -38,30 +45,53 @@ class PredictFastPath:
         self.dataplane = dataplane
         self.max_body_bytes = max_body_bytes
         self.timeout = timeout
+        # Parsed predict paths, and each version's x-model-version header: built once, not per
+        # request (both bounded: paths and versions come from clients).
+        self._specs: dict[str, ModelSpec | None] = {}
+        self._headers: dict[int, tuple[bytes, bytes]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"] if scope["type"] == "http" and scope["method"] == "POST" else ""
         if not path.endswith(":predict"):
             await self.app(scope, receive, send)
             return
-        headers = [JSON_HEADER, REPLICA_HEADER]
         try:
-            spec = parse_predict_path(path)
+            spec = self._specs.get(path, _UNPARSED)
+            if spec is _UNPARSED:
+                spec = self._parse(path)
             if spec is None:
                 await self.app(scope, receive, send)
                 return
-
-            async def read() -> bytes:
-                return await read_body(scope, receive, self.max_body_bytes)
-
+            # A partial, not a coroutine of our own: one await less per request.
+            read = partial(read_body, scope, receive, self.max_body_bytes)
             answer, version = await predict(self.dataplane, spec, read, self.timeout)
             status = 200
-            headers.append((b"x-model-version", str(version).encode()))
+            version_header = self._headers.get(version)
+            if version_header is None:
+                version_header = self._version_header(version)
+            # A new list each time: middleware outside (CORS) may add to it in place.
+            headers = [JSON_HEADER, REPLICA_HEADER, version_header]
         except ClientGone:
             return  # nobody to answer
         except ModelshipError as exc:
             status, answer = error_answer(exc)
+            headers = [JSON_HEADER, REPLICA_HEADER]
         except Exception as exc:
             status, answer = unexpected_answer(exc, "POST", path)
+            headers = [JSON_HEADER, REPLICA_HEADER]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
+
+    def _parse(self, path: str) -> ModelSpec | None:
+        spec = parse_predict_path(path)  # may raise InvalidInput: not kept
+        if len(self._specs) >= _MAX_KEPT:
+            self._specs.clear()
+        self._specs[path] = spec
+        return spec
+
+    def _version_header(self, version: int) -> tuple[bytes, bytes]:
+        header = (b"x-model-version", str(version).encode())
+        if len(self._headers) >= _MAX_KEPT:
+            self._headers.clear()
+        self._headers[version] = header
+        return header

@@ -71,13 +71,10 @@ async def predict(
             arrays, row_format = parse_predict_body(body, signature)
             return arrays
 
-        return InferenceRequest(
-            inputs,
-            signature_name=_requested_signature(body),
-            top_k=requested_top_k(body),
-            timeout=timeout,
-            timeout_source=REST_TIMEOUT,
-        )
+        signature_name, top_k = "", None
+        if not isinstance(body, dict) or "signature_name" in body or "parameters" in body:
+            signature_name, top_k = _requested_signature(body), requested_top_k(body)
+        return InferenceRequest(inputs, signature_name, (), top_k, timeout, REST_TIMEOUT)
 
     response = await dataplane.infer(spec, request, API_REST_TFS)
     return encode_outputs(response.outputs, row_format), response.version
