@@ -151,7 +151,8 @@ def test_rows_of_numbers_read_as_numpy_reads_them(instances: list, dtype: str) -
     with np.errstate(over="ignore"):
         expected = np.asarray(instances, dtype=dtype)
         (got,) = parse_predict_body({"instances": instances}, signature)[0].values()
-    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert got.dtype == expected.dtype
+    assert got.shape == expected.shape
     np.testing.assert_array_equal(got, expected)
 
 

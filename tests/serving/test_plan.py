@@ -77,7 +77,8 @@ def test_a_plan_is_bound_once_per_signature_and_again_after_a_reload(
             bind_plan(served, "", executor, statistics)
         load_version(served, Loader(threads=1))
         again = bind_plan(served, "", executor, statistics)
-        assert again is not plan and again.runtime is served.runtime
+        assert again is not plan
+        assert again.runtime is served.runtime
     finally:
         executor.close()
         unload_version(served)
@@ -140,5 +141,6 @@ def test_a_batching_executor_gets_plans_and_no_inline_path(served: ServedVersion
         executor.close()
         unload_version(served)
     plan = served.plans[""]
-    assert plan.cost is None and plan.record is dataplane.metrics.statistics.record("pair", 1)
+    assert plan.cost is None
+    assert plan.record is dataplane.metrics.statistics.record("pair", 1)
     assert dataplane.metrics.statistics.record("pair", 1).success.count == 2
