@@ -14,10 +14,11 @@ from modelship.codecs.limits import RequestLimits
 from modelship.errors import InvalidInput
 from modelship.protos import tf_tensor_pb2
 
-__all__ = ["from_tensor_proto", "to_tensor_proto"]
+__all__ = ["fill_tensor_proto", "from_tensor_proto", "to_tensor_proto"]
 
 _DT = tf_tensor_pb2.DataType
 _BY_ENUM: dict[int, dtypes.DType] = {_DT.Value(d.tf_name): d for d in dtypes.DTYPES}
+_DT_VALUE: dict[str, int] = {d.tf_name: _DT.Value(d.tf_name) for d in dtypes.DTYPES}
 _DEFAULT_LIMITS = RequestLimits()
 
 
@@ -59,12 +60,22 @@ def from_tensor_proto(
 
 def to_tensor_proto(array: np.ndarray[Any, Any]) -> tf_tensor_pb2.TensorProto:
     """Encode one response tensor in the typed field of its dtype."""
+    proto = tf_tensor_pb2.TensorProto()
+    fill_tensor_proto(proto, array)
+    return proto
+
+
+def fill_tensor_proto(proto: tf_tensor_pb2.TensorProto, array: np.ndarray[Any, Any]) -> None:
+    """:func:`to_tensor_proto` into an empty ``proto`` (e.g. a response's map entry), which
+    saves building a message and copying it in."""
     array = np.asarray(array)
     entry = dtypes.for_array(array)
     if entry is None:
         raise InvalidInput(f"the model returned {array.dtype} values, which TensorProto lacks")
-    proto = tf_tensor_pb2.TensorProto(dtype=_DT.Value(entry.tf_name))
-    proto.tensor_shape.dim.extend(tf_tensor_pb2.TensorShapeProto.Dim(size=d) for d in array.shape)
+    proto.dtype = _DT_VALUE[entry.tf_name]
+    dims = proto.tensor_shape.dim
+    for size in array.shape:
+        dims.add(size=size)
     flat = array.reshape(-1)
     if entry.numpy.kind == "O":
         proto.string_val.extend(as_bytes(v) for v in flat.tolist())
@@ -72,7 +83,6 @@ def to_tensor_proto(array: np.ndarray[Any, Any]) -> tf_tensor_pb2.TensorProto:
         proto.half_val.extend(flat.view(np.uint16).tolist())
     else:
         getattr(proto, entry.tensor_field).extend(flat.tolist())
-    return proto
 
 
 def _shape(name: str, shape: tf_tensor_pb2.TensorShapeProto) -> tuple[int, ...]:

@@ -12,7 +12,7 @@ from modelship.codecs.limits import RequestLimits
 from modelship.errors import InvalidInput
 from modelship.protos import v2_grpc_service_pb2 as pb
 
-__all__ = ["decode_input", "encode_outputs", "raw_bytes"]
+__all__ = ["decode_input", "encode_outputs", "fill_outputs", "raw_bytes"]
 
 
 _DEFAULT_LIMITS = RequestLimits()
@@ -71,19 +71,27 @@ def encode_outputs(
     Raw contents are used for every output or for none (the protocol pairs them by position),
     so a datatype that has no typed field (FP16) makes the whole answer raw.
     """
-    typed = {name: _typed(name, value) for name, value in outputs.items()}
-    raw = raw or any(entry.v2_contents is None for _, entry in typed.values())
-    tensors = []
-    for name, (array, entry) in typed.items():
-        tensor = pb.ModelInferResponse.InferOutputTensor(
-            name=name, datatype=entry.v2, shape=list(array.shape)
-        )
+    answer = pb.ModelInferResponse()
+    fill_outputs(answer, outputs, raw)
+    return list(answer.outputs), list(answer.raw_output_contents)
+
+
+def fill_outputs(
+    answer: pb.ModelInferResponse, outputs: dict[str, np.ndarray[Any, Any]], raw: bool
+) -> None:
+    """:func:`encode_outputs` written into ``answer`` itself, which saves building each
+    output tensor and copying it in."""
+    typed = [(name, *_typed(name, value)) for name, value in outputs.items()]
+    raw = raw or any(entry.v2_contents is None for _, _, entry in typed)
+    tensors = answer.outputs
+    for name, array, entry in typed:
+        tensor = tensors.add(name=name, datatype=entry.v2, shape=array.shape)
         if not raw:
             flat = array.reshape(-1)
             field = getattr(tensor.contents, str(entry.v2_contents))
             field.extend([as_bytes(v) for v in flat] if entry.v2 == "BYTES" else flat.tolist())
-        tensors.append(tensor)
-    return tensors, [raw_bytes(array) for array, _ in typed.values()] if raw else []
+    if raw:
+        answer.raw_output_contents.extend([raw_bytes(array) for _, array, _ in typed])
 
 
 def _typed(name: str, value: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], dtypes.DType]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from modelship.codecs.examples import examples_to_arrays
 from modelship.codecs.metadata import signature_def_map, status_response
-from modelship.codecs.tensor_proto import from_tensor_proto, to_tensor_proto
+from modelship.codecs.tensor_proto import fill_tensor_proto, from_tensor_proto
 from modelship.errors import InvalidInput, Unimplemented
 from modelship.lifecycle.config import configs_from_message
 from modelship.protos import tfs_model_pb2, tfs_model_service_pb2, tfs_prediction_service_pb2
 from modelship.serving.dataplane import DataPlane
-from modelship.serving.grpc.errors import Context, grpc_errors
+from modelship.serving.grpc.decoding import Undecodable
+from modelship.serving.grpc.errors import Context, abort, grpc_errors, undecodable
 from modelship.serving.inference import InferenceRequest, ModelSpec
 from modelship.serving.metrics import API_GRPC
 from modelship.signature import CLASSIFY_METHOD, REGRESS_METHOD
@@ -54,23 +55,35 @@ class PredictionServicer:
     def __init__(self, dataplane: DataPlane) -> None:
         self.dataplane = dataplane
 
-    @grpc_errors
     async def Predict(self, request: pb.PredictRequest, context: Context) -> pb.PredictResponse:
-        spec = model_spec(request.model_spec)
-        tensors, limits = request.inputs, self.dataplane.limits
-        inference = InferenceRequest(
-            lambda signature, _: {
-                name: from_tensor_proto(name, t, limits) for name, t in tensors.items()
-            },
-            signature_name=request.model_spec.signature_name,
-            output_filter=request.output_filter,
-            timeout=context.time_remaining(),
-        )
-        response = await self.dataplane.infer(spec, inference, API_GRPC)
-        return pb.PredictResponse(
-            model_spec=_answer_spec(spec.name, response.version, response.signature_name),
-            outputs={name: to_tensor_proto(value) for name, value in response.outputs.items()},
-        )
+        # The hot method: errors handled here rather than by @grpc_errors (one coroutine less).
+        try:
+            if isinstance(request, Undecodable):
+                raise undecodable(request)
+            spec = model_spec(request.model_spec)
+            tensors, limits = request.inputs, self.dataplane.limits
+            inference = InferenceRequest(
+                lambda signature, _: {
+                    name: from_tensor_proto(name, t, limits) for name, t in tensors.items()
+                },
+                signature_name=request.model_spec.signature_name,
+                output_filter=request.output_filter,
+                timeout=context.time_remaining(),
+            )
+            response = await self.dataplane.infer(spec, inference, API_GRPC)
+            # Filled in place: building sub-messages and passing them in copies each one.
+            answer = pb.PredictResponse()
+            answer_spec = answer.model_spec
+            answer_spec.name = spec.name
+            answer_spec.signature_name = response.signature_name
+            answer_spec.version.value = response.version
+            outputs = answer.outputs
+            for name, value in response.outputs.items():
+                fill_tensor_proto(outputs[name], value)
+            return answer
+        except Exception as exc:
+            await abort(context, exc, False, "Predict")
+        raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
 
     @grpc_errors
     async def GetModelMetadata(
