@@ -18,7 +18,9 @@ __all__ = ["fill_tensor_proto", "from_tensor_proto", "to_tensor_proto"]
 
 _DT = tf_tensor_pb2.DataType
 _BY_ENUM: dict[int, dtypes.DType] = {_DT.Value(d.tf_name): d for d in dtypes.DTYPES}
-_DT_VALUE: dict[str, int] = {d.tf_name: _DT.Value(d.tf_name) for d in dtypes.DTYPES}
+_DT_VALUE: dict[str, tf_tensor_pb2.DataType] = {
+    d.tf_name: _DT.Value(d.tf_name) for d in dtypes.DTYPES
+}
 _DEFAULT_LIMITS = RequestLimits()
 
 
