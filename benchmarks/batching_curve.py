@@ -88,7 +88,7 @@ def offline_curve(model: models.ModelInfo, seconds: float) -> dict[int, float]:
 
 def _batch_totals(server: Server) -> tuple[float, float]:
     """Batches run so far and the rows in them."""
-    text = httpx.get(server.url + "/metrics", timeout=10).text
+    text = httpx.get(server.url + "/metrics", timeout=60).text
     count = total = 0.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -143,6 +143,9 @@ def served(
         cpu = meter.stop() / 100 * (time.monotonic() - started)
         mean = 1.0
         if batching:  # the batches of the measured window only, not the warm-up's
+            # Requests wrk left queued (1 MB bodies of the CNN take seconds) would hold the
+            # scrape back on the event loop: let them finish first.
+            server.wait_idle(timeout=120)
             count_after, rows_after = _batch_totals(server)
             mean = (rows_after - rows) / max(1.0, count_after - count)
     finally:
