@@ -19,16 +19,16 @@ __all__ = [
     "scenario_seconds",
 ]
 
-# seconds from launch to measured: start, readiness, probe, warm-up
+# seconds from launch to ready and probed (a busy machine's: load average about 20)
 START_SECONDS = {
-    "modelship": 8.0,
-    "raw": 5.0,
-    "mlserver": 15.0,
-    "litserve": 15.0,
-    "kserve": 12.0,
+    "modelship": 5.0,
+    "raw": 3.0,
+    "mlserver": 20.0,
+    "litserve": 10.0,
+    "kserve": 13.0,
     "bentoml": 20.0,
-    "triton": 25.0,
-    "torchserve": 30.0,
+    "triton": 16.0,
+    "torchserve": 40.0,
 }
 # first run only: creating the peer's virtual environment from its pinned requirements
 PEER_INSTALL_SECONDS = {
@@ -39,7 +39,8 @@ PEER_INSTALL_SECONDS = {
     "bentoml": 400.0,
     "torchserve": 450.0,
 }
-_IDLE_WAIT = 1.0  # the wait for an idle server before each measurement
+# per case and connection count: its warm-up, the wait for an idle server, the probe
+_CASE_OVERHEAD = 3.0
 
 
 def family(target: str) -> str:
@@ -77,5 +78,5 @@ def scenario_seconds(
     at every connection count for ``duration`` seconds (the scenario's minimum if longer)."""
     cases = _selected(scenario, only)
     starts = sum(START_SECONDS[family(t)] for t in {c.target for c in cases})
-    per_case = len(scenario.connections) * (max(duration, scenario.min_duration) + _IDLE_WAIT)
+    per_case = len(scenario.connections) * (max(duration, scenario.min_duration) + _CASE_OVERHEAD)
     return rounds * (starts + len(cases) * per_case)
