@@ -97,3 +97,31 @@ def test_hostile_headers_are_invalid_input_not_crashes(
 def test_a_header_length_that_is_not_a_byte_count_is_invalid_input(length: str) -> None:
     with pytest.raises(InvalidInput, match="Inference-Header-Content-Length"):
         decode_request(b'{"inputs": []}', length)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [1, 2.5, True, None],
+        [1e300, -1e300, 16777217, 0.1],
+        [2**63, 2**64 - 1, -(2**63), 3],
+        [0.5, "1.5", 2.0, 3.0],
+        [[0.5, 1.0], [2.0, 3.0]],
+    ],
+)
+@pytest.mark.parametrize("datatype", ["FP16", "FP32", "FP64"])
+def test_json_numbers_read_as_numpy_reads_them(data: list, datatype: str) -> None:
+    body = {"inputs": [{"name": "x", "shape": [2, 2], "datatype": datatype, "data": data}]}
+    dtype = {"FP16": np.float16, "FP32": np.float32, "FP64": np.float64}[datatype]
+    with np.errstate(over="ignore"):
+        expected = np.asarray(data, dtype=dtype).reshape(2, 2)
+        got = decode_request(json.dumps(body).encode(), None).inputs["x"]
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("data", [[1.0, [2.0], 3.0, 4.0], [1.0, "abc", 3.0, 4.0], [1.0, {}, 2, 3]])
+def test_json_data_that_is_not_numbers_is_refused(data: list) -> None:
+    body = {"inputs": [{"name": "x", "shape": [4], "datatype": "FP32", "data": data}]}
+    with pytest.raises(InvalidInput, match="data must be float32 values"):
+        decode_request(json.dumps(body).encode(), None)

@@ -148,6 +148,13 @@ def _from_json(name: str, data: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, An
         out = np.empty(items.size, dtype=object)
         out[:] = [v.encode() for v in items]
         return out
+    if dtype.kind == "f" and isinstance(data, list) and data and not isinstance(data[0], list):
+        # Flat numbers (the usual form): np.fromiter converts each as np.asarray does, without
+        # its first pass over every value; anything it cannot read goes to np.asarray below.
+        try:
+            return np.fromiter(data, dtype, count=len(data))
+        except (TypeError, ValueError, OverflowError):
+            pass
     try:
         if dtype.kind not in "iub":
             return np.asarray(data, dtype=dtype).reshape(-1)
