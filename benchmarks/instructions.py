@@ -6,7 +6,8 @@ fraction of a percent. This starts a target under ``valgrind --tool=callgrind`` 
 together), waits until it is ready, zeroes the counters, sends ``--requests`` requests with
 h2load (HTTP/1.1 for REST, HTTP/2 for gRPC), dumps the counters and prints instructions per
 request. Counting every thread and the event loop includes the HTTP server, the framework and
-the model: the same work that req/CPU-s measures, without the noise.
+the model: the same work that req/CPU-s measures, without the noise. Every process of the server
+counts (each writes its own dumps): granian, for one, answers in a worker process it forks.
 
     .venv/bin/python -m benchmarks.instructions --target modelship --requests 3000
     .venv/bin/python -m benchmarks.instructions --target raw-onnx --requests 3000
@@ -41,19 +42,24 @@ def _valgrind(out: Path) -> list[str]:
     return [
         "valgrind",
         "--tool=callgrind",
-        "--trace-children=no",
-        f"--callgrind-out-file={out}",
+        "--trace-children=yes",
+        # one file per process: forked workers and exec'd children keep their own counts
+        f"--callgrind-out-file={out}.%p",
         "--dump-line=no",
         "--compress-strings=no",
     ]
 
 
-def _control(pid: int, flag: str) -> None:
-    subprocess.run(["callgrind_control", flag, str(pid)], capture_output=True, check=True)
+def _control(server: Server, flag: str) -> None:
+    """``callgrind_control flag`` on every process of the server."""
+    for process in server.processes():
+        done = subprocess.run(["callgrind_control", flag, str(process.pid)], capture_output=True)
+        if done.returncode and process.pid == server.process.pid:
+            raise RuntimeError(f"callgrind_control {flag} failed: {done.stderr.decode()}")
 
 
 def _read_total(out: Path, pid: int) -> int:
-    """Instructions in the dumps of ``pid`` written after the zeroing (every thread's)."""
+    """Instructions in the dumps written after the zeroing (every process's, every thread's)."""
     total = 0
     for dump in out.parent.glob(f"{out.name}*"):
         text = dump.read_text(errors="replace")
@@ -134,9 +140,9 @@ def count(
         server.wait_ready(timeout=600)
         # warm-up: first calls compile, allocate and fill caches
         _load(server, encoding, model, min(200, requests), connections)
-        _control(server.process.pid, "-z")
+        _control(server, "-z")
         _load(server, encoding, model, requests, connections)
-        _control(server.process.pid, "-d")
+        _control(server, "-d")
         time.sleep(1.0)
         return _read_total(out, server.process.pid) / requests
     finally:

@@ -234,9 +234,16 @@ def _batching_file(scratch: Path, max_batch_size: int, timeout_micros: int) -> P
 
 
 def _modelship(
-    workers: int, batching: bool, grpc: bool, flags: set[str], threads: int = 0
+    workers: int,
+    batching: bool,
+    grpc: bool,
+    flags: set[str],
+    threads: int = 0,
+    http_server: str = "",
 ) -> Target:
     needed = []
+    if http_server:
+        needed.append("--http_server")
     if workers > 1:
         needed.append("--workers")
     if batching:
@@ -258,6 +265,8 @@ def _modelship(
             line.append(f"--workers={workers}")
         if threads:
             line.append(f"--intra_op_threads={threads}")
+        if http_server:
+            line.append(f"--http_server={http_server}")
         if batching:
             path = _batching_file(scratch, 32, 2000)
             line += ["--enable_batching", f"--batching_parameters_file={path}"]
@@ -275,6 +284,7 @@ def _modelship(
 
     name = "modelship" + (f"-{threads}t" if threads else "")
     name += ("+batch" if batching else "") + ("+grpc" if grpc else "")
+    name += f"-{http_server}" if http_server else ""
     return Target(
         name,
         "modelship",
@@ -307,6 +317,29 @@ def _raw(mode: str, workers: int, threads: int = 0) -> Target:
 
     env = {"RAW_MODE": mode, "RAW_THREADS": str(threads)}
     name = f"raw-{mode}" + (f"-{threads}t" if threads else "")
+    return Target(name, "raw", "tfs", command, lambda m: "/", env=env)
+
+
+def _raw_granian(mode: str, workers: int, interface: str, threads: int = 0) -> Target:
+    """The raw server on granian: its ASGI interface (the same app) or its own RSGI one."""
+
+    def command(launch: Launch) -> list[str]:
+        return [
+            str(ROOT / ".venv" / "bin" / "granian"),
+            f"--interface={interface}",
+            f"--working-dir={PEERS}",
+            "--host=127.0.0.1",
+            f"--port={launch.port}",
+            "--loop=uvloop",
+            "--no-ws",
+            "--log-level=warning",
+            f"--workers={workers}",
+            "raw_asgi:rsgi_app" if interface == "rsgi" else "raw_asgi:app",
+        ]
+
+    env = {"RAW_MODE": mode, "RAW_THREADS": str(threads)}
+    name = f"raw-{mode}" + (f"-{threads}t" if threads else "") + "-granian"
+    name += "-rsgi" if interface == "rsgi" else ""
     return Target(name, "raw", "tfs", command, lambda m: "/", env=env)
 
 
@@ -544,9 +577,14 @@ def targets(workers: int, baseline: Path | None = None) -> dict[str, Target]:
         _modelship(workers, batching=True, grpc=False, flags=flags),
         _modelship(workers, batching=False, grpc=True, flags=flags),
         _modelship(workers, batching=False, grpc=False, flags=flags, threads=1),
+        _modelship(workers, batching=False, grpc=False, flags=flags, http_server="granian"),
         _raw("echo", workers),
         _raw("onnx", workers),
         _raw("onnx", workers, threads=1),
+        _raw_granian("echo", workers, "asgi"),
+        _raw_granian("echo", workers, "rsgi"),
+        _raw_granian("onnx", workers, "asgi"),
+        _raw_granian("onnx", workers, "rsgi"),
         _raw_grpc("aio"),
         _raw_grpc("sync"),
         _mlserver(workers, parallel=workers, batching=False),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +64,8 @@ class ServeSettings(BaseSettings):
     rest_request_read_timeout_seconds: float = Field(default=60.0, gt=0)
     rest_idle_timeout_seconds: int = Field(default=5, ge=1)
     rest_max_connections: int = Field(default=1000, ge=1)
+    # The HTTP server under the REST app: uvicorn (httptools) or granian (Rust).
+    http_server: Literal["uvicorn", "granian"] = "uvicorn"
     file_system_poll_wait_seconds: float = Field(default=1.0, ge=0)
     model_config_file_poll_wait_seconds: float = Field(default=0.0, ge=0)
     enable_batching: bool = False

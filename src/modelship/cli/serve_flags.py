@@ -102,6 +102,15 @@ RestMaxConnectionsFlag = Annotated[
         help="Open REST connections per worker; more are answered 503 and closed [1000]",
     ),
 ]
+HttpServerFlag = Annotated[
+    str | None,
+    _flag(
+        "--http_server",
+        "--http-server",
+        help="HTTP server under the REST API: uvicorn or granian (Rust; see the README) "
+        "[env MODELSHIP_HTTP_SERVER; uvicorn]",
+    ),
+]
 IntraOpThreadsFlag = Annotated[
     int | None,
     _flag(

@@ -1,4 +1,5 @@
-"""Runs the server: settings -> registry -> dataplane -> REST app on uvicorn, gRPC beside it.
+"""Runs the server: settings -> registry -> dataplane -> REST app on uvicorn (or granian),
+gRPC beside it.
 
 With one worker everything runs in this process. With several, :mod:`.workers.supervisor`
 starts worker processes that each run :func:`run_worker`: each loads the models and binds the
@@ -12,12 +13,14 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from types import FrameType
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from modelship.codecs.limits import RequestLimits
 from modelship.devices import serving_device
@@ -38,6 +41,7 @@ from modelship.serving.preprocess import ImageDecoder
 from modelship.serving.requestlog import RequestLogger
 from modelship.serving.rest.app import build_app
 from modelship.serving.rest.connections import DrainingServer, guarded_protocol
+from modelship.serving.rest.granian_server import check_granian_settings, serve_on_granian
 from modelship.serving.tap import Monitor, RequestTap
 from modelship.serving.workers.group import WorkerGroup
 from modelship.serving.workers.supervisor import Supervisor, bind_socket
@@ -54,6 +58,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("modelship.serve")
+
+# Connections beyond what a worker can answer wait in the kernel, not in Python.
+_BACKLOG = 2048
 
 
 def build_executor(settings: ServeSettings, metrics: Metrics | None = None) -> InferenceExecutor:
@@ -178,28 +185,31 @@ def run_worker(
         metrics_paths=metrics_paths(settings.monitoring_config_file),
         board=settings.enable_model_board,
     )
-    config = uvicorn.Config(
-        app,
-        loop="uvloop",
-        http=guarded_protocol(
-            settings.rest_request_read_timeout_seconds, settings.rest_max_connections
-        ),
-        access_log=False,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=30,
-        timeout_keep_alive=settings.rest_idle_timeout_seconds,
-        # Connections beyond what a worker can answer wait in the kernel, not in Python.
-        backlog=2048,
-    )
     # Listen before saying so: from here on the kernel queues connections for this worker.
-    sock.listen(config.backlog)
+    sock.listen(_BACKLOG)
     host, port = sock.getsockname()[:2]
     names = sorted(entry.name for entry in dataplane.registry.models()) or [settings.model_name]
     shown = names[0] if len(names) == 1 else "{" + ",".join(names) + "}"
-    logger.info("REST API at http://%s:%d/v1/models/%s (pid %d)", host, port, shown, os.getpid())
-    _exit_zero_after_drain()
+    logger.info(
+        "REST API at http://%s:%d/v1/models/%s (pid %d, %s)",
+        host,
+        port,
+        shown,
+        os.getpid(),
+        settings.http_server,
+    )
     try:
-        DrainingServer(config, sock).serve_forever()
+        if settings.http_server == "granian":
+            serve_on_granian(
+                app,
+                sock,
+                read_timeout=settings.rest_request_read_timeout_seconds,
+                max_concurrent_requests=settings.rest_max_connections,
+                backlog=_BACKLOG,
+                log_level=settings.log_level,
+            )
+        else:
+            _serve_on_uvicorn(app, sock, settings)
     finally:
         sock.close()
         lifecycle = dataplane.lifecycle
@@ -211,6 +221,24 @@ def run_worker(
             dataplane.tap.close()
         if lifecycle is not None:  # drained: no request runs on a version any more
             lifecycle.manager.unload_all()
+
+
+def _serve_on_uvicorn(app: ASGIApp, sock: socket.socket, settings: ServeSettings) -> None:
+    """Serve ``app`` on the listening ``sock`` with uvicorn until SIGTERM/SIGINT, drained."""
+    config = uvicorn.Config(
+        app,
+        loop="uvloop",
+        http=guarded_protocol(
+            settings.rest_request_read_timeout_seconds, settings.rest_max_connections
+        ),
+        access_log=False,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=30,
+        timeout_keep_alive=settings.rest_idle_timeout_seconds,
+        backlog=_BACKLOG,
+    )
+    _exit_zero_after_drain()
+    DrainingServer(config, sock).serve_forever()
 
 
 def serve(settings: ServeSettings) -> None:
@@ -226,6 +254,8 @@ def serve(settings: ServeSettings) -> None:
     parse_channel_arguments(settings.grpc_channel_arguments)
     if settings.ssl_config_file is not None:
         read_ssl_config(settings.ssl_config_file)
+    if settings.http_server == "granian":
+        check_granian_settings(settings)
     logger.info("device: %s", serving_device(settings.device))
     workers = settings.worker_count()
     if workers == 1:

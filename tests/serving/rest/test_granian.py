@@ -1,0 +1,151 @@
+"""``modelship serve --http_server granian``: the REST app and the gRPC server beside it on
+granian instead of uvicorn, against a real process: answers, errors, limits, slow clients,
+the drain on SIGTERM, and the settings granian cannot honour refused before models load."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import httpx
+import numpy as np
+import orjson
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.conftest import BIN, RunningServer, ToyModel, start_server, stop_server
+from tests.fixtures.toy_models import slow_identity, write_version
+from tests.serving.rest.test_connections import BODY, Load
+
+GRANIAN = ["--http_server", "granian"]
+
+
+@pytest.fixture(scope="module")
+def granian_server(
+    toy_model: ToyModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    args = ["--model_name", "toy", "--model_base_path", str(toy_model.base_path)]
+    args += ["--max_body_bytes", "200000", "--rest_request_read_timeout_seconds", "1", *GRANIAN]
+    server = start_server(args, "toy", tmp_path_factory.mktemp("granian"))
+    yield server
+    stop_server(server)
+
+
+def _softmax(x: np.ndarray, toy: ToyModel) -> np.ndarray:
+    logits = x @ toy.weight + toy.bias
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+
+
+def test_predictions_errors_and_metadata(
+    granian_server: RunningServer, toy_model: ToyModel
+) -> None:
+    url = granian_server.url
+    x = np.random.default_rng(0).random((2, 784), dtype=np.float32)
+    with httpx.Client(timeout=10) as client:
+        answer = client.post(f"{url}/v1/models/toy:predict", json={"instances": x.tolist()})
+        assert answer.status_code == 200, answer.text
+        got = np.asarray(answer.json()["predictions"])
+        np.testing.assert_allclose(got, _softmax(x, toy_model), rtol=1e-4, atol=1e-6)
+        zipped = gzip.compress(orjson.dumps({"instances": x.tolist()}))
+        answer = client.post(
+            f"{url}/v1/models/toy:predict",
+            content=zipped,
+            headers={"content-encoding": "gzip"},
+        )
+        np.testing.assert_allclose(answer.json()["predictions"], got, rtol=1e-6)
+        v2 = {
+            "inputs": [
+                {"name": "images", "shape": [2, 784], "datatype": "FP32", "data": x.tolist()}
+            ]
+        }
+        answer = client.post(f"{url}/v2/models/toy/infer", json=v2)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["outputs"][0]["shape"] == [2, 10]
+        metadata = client.get(f"{url}/v1/models/toy/metadata").json()
+        assert "serving_default" in metadata["metadata"]["signature_def"]["signature_def"]
+        assert client.get(f"{url}/v2/health/ready").status_code == 200
+        for path, body, status in [
+            ("/v1/models/toy:predict", b'{"instances": [[1, 2', 400),
+            ("/v1/models/toy:predict", b'{"instances": [[1, 2]]}', 400),
+            ("/v1/models/nope:predict", BODY, 404),
+            ("/v1/models/toy:predict", b"x" * 300_000, 413),
+        ]:
+            answer = client.post(url + path, content=body)
+            assert answer.status_code == status, (path, answer.text)
+            assert answer.json()["error"]
+        # the connection and the server keep serving after every error
+        assert client.post(f"{url}/v1/models/toy:predict", content=BODY).status_code == 200
+
+
+def test_grpc_runs_beside_granian(granian_server: RunningServer) -> None:
+    with grpc.insecure_channel(granian_server.grpc_target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=10)
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_slow_headers_are_cut_off_while_others_are_served(
+    granian_server: RunningServer,
+) -> None:
+    host, port = granian_server.url.removeprefix("http://").split(":")
+    slow = [socket.create_connection((host, int(port)), timeout=10) for _ in range(5)]
+    for sock in slow:  # headers begun, never finished
+        sock.sendall(b"POST /v1/models/toy:predict HTTP/1.1\r\nhost: x\r\n")
+    assert httpx.post(f"{granian_server.url}/v1/models/toy:predict", content=BODY).is_success
+    for sock in slow:  # closed by the 1 s header read timeout, well before the socket's 10 s
+        assert sock.recv(1024) == b""
+        sock.close()
+
+
+def test_sigterm_under_load_answers_every_request_received(tmp_path: Path) -> None:
+    base = tmp_path / "repo" / "slow"
+    write_version(base, 1, slow_identity(depth=10))
+    server = start_server(
+        ["--model_name", "slow", "--model_base_path", str(base), *GRANIAN], "slow", tmp_path
+    )
+    try:
+        with Load(server.url, threads=16) as load:
+            load.wait_for(30)
+            stopped = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(30) == 0
+            time.sleep(0.2)
+        before, after = load.counts(), load.counts(since=stopped)
+    finally:
+        stop_server(server)
+    lost = sum(v for k, v in before.items() if k not in (200, "refused"))
+    # A connection the kernel queued in the instant granian stops accepting is reset: at most
+    # one per client thread; without the drain's grace, every thread loses its last request.
+    assert lost <= 2, (before, after)
+    assert after[200] > 0, after  # requests sent during the drain's grace were answered
+    assert "Traceback" not in server.output()
+
+
+@pytest.mark.parametrize(
+    ("flag", "why"),
+    [
+        (["--rest_max_connections", "10"], "cannot cap open connections"),
+        (["--rest_idle_timeout_seconds", "3"], "idle keep-alive"),
+        (["--rest_request_read_timeout_seconds", "90"], "60 or less"),
+    ],
+)
+def test_settings_granian_cannot_honour_are_refused(
+    flag: list[str], why: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [str(BIN / "modelship"), "serve", "--model_base_path", str(tmp_path), *GRANIAN, *flag],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    assert done.returncode == 1, done.stderr
+    assert why in " ".join(done.stderr.split()), done.stderr
