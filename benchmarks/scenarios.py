@@ -52,6 +52,9 @@ def _mnist_cases(workers: int, full: bool) -> list[Case]:
         Case("modelship", "tfs", "modelship"),
         Case("raw-echo", "tfs", "raw ASGI (no model)"),
         Case("raw-onnx", "tfs", "raw ASGI + onnxruntime"),
+        # the same two on granian (a Rust HTTP server) instead of uvicorn + httptools
+        Case("modelship-granian", "tfs", "modelship on granian"),
+        Case("raw-onnx-granian", "tfs", "raw ASGI on granian + onnxruntime"),
         Case(f"{mlserver}+grpc", "v2", mlserver),
         _grpc(f"{mlserver}+grpc", "grpc-v2", f"{mlserver} gRPC"),
         Case("litserve", "litserve", "litserve"),
@@ -64,11 +67,14 @@ def _mnist_cases(workers: int, full: bool) -> list[Case]:
         _grpc("torchserve+grpc", "grpc-torchserve", "torchserve gRPC"),
     ]
     if workers == 1:  # MLServer's other documented setting: inference in the HTTP process
-        cases.insert(5, Case("mlserver(pw=0)", "v2", "mlserver(pw=0)"))
+        after = cases.index(Case(f"{mlserver}+grpc", "v2", mlserver)) + 2  # after its gRPC row
+        cases.insert(after, Case("mlserver(pw=0)", "v2", "mlserver(pw=0)"))
     if full:
         cases[1:1] = [
             Case("modelship-1t", "tfs", "modelship, 1 onnxruntime thread"),
             Case("raw-onnx-1t", "tfs", "raw ASGI + onnxruntime, 1 thread"),
+            Case("raw-echo-granian", "tfs", "raw ASGI on granian (no model)"),
+            Case("raw-onnx-granian-rsgi", "tfs", "raw RSGI on granian + onnxruntime"),
         ]
     return cases
 

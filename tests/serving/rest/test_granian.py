@@ -18,11 +18,14 @@ import httpx
 import numpy as np
 import orjson
 import pytest
+import schemathesis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from hypothesis import HealthCheck, given, settings
 
 from tests.conftest import BIN, RunningServer, ToyModel, start_server, stop_server
 from tests.fixtures.toy_models import slow_identity, write_version
 from tests.serving.rest.test_connections import BODY, Load
+from tests.serving.rest.test_openapi_fuzz import OPERATIONS, _check
 
 GRANIAN = ["--http_server", "granian"]
 
@@ -83,6 +86,23 @@ def test_predictions_errors_and_metadata(
             assert answer.json()["error"]
         # the connection and the server keep serving after every error
         assert client.post(f"{url}/v1/models/toy:predict", content=BODY).status_code == 200
+
+
+def test_fuzzed_requests_are_never_server_errors(granian_server: RunningServer) -> None:
+    # The OpenAPI fuzz suite's check, over HTTP through granian (fewer examples per operation).
+    schema = schemathesis.openapi.from_url(f"{granian_server.url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == len(OPERATIONS)
+    counts: dict[str, int] = {}
+    for operation in operations:
+        settings(
+            max_examples=3,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )(given(case=operation.as_strategy())(lambda case: _check(case, counts)))()
+    assert len(counts) == len(OPERATIONS)
 
 
 def test_grpc_runs_beside_granian(granian_server: RunningServer) -> None:
