@@ -88,23 +88,6 @@ def test_predictions_errors_and_metadata(
         assert client.post(f"{url}/v1/models/toy:predict", content=BODY).status_code == 200
 
 
-def test_fuzzed_requests_are_never_server_errors(granian_server: RunningServer) -> None:
-    # The OpenAPI fuzz suite's check, over HTTP through granian (fewer examples per operation).
-    schema = schemathesis.openapi.from_url(f"{granian_server.url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == len(OPERATIONS)
-    counts: dict[str, int] = {}
-    for operation in operations:
-        settings(
-            max_examples=3,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )(given(case=operation.as_strategy())(lambda case: _check(case, counts)))()
-    assert len(counts) == len(OPERATIONS)
-
-
 def test_grpc_runs_beside_granian(granian_server: RunningServer) -> None:
     with grpc.insecure_channel(granian_server.grpc_target) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
@@ -169,3 +152,21 @@ def test_settings_granian_cannot_honour_are_refused(
     )
     assert done.returncode == 1, done.stderr
     assert why in " ".join(done.stderr.split()), done.stderr
+
+
+def test_fuzzed_requests_are_never_server_errors(granian_server: RunningServer) -> None:
+    # The OpenAPI fuzz suite's check, over HTTP through granian (fewer examples per operation).
+    # Last in the module: the repository operations it calls may unload the served model.
+    schema = schemathesis.openapi.from_url(f"{granian_server.url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == len(OPERATIONS)
+    counts: dict[str, int] = {}
+    for operation in operations:
+        settings(
+            max_examples=3,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )(given(case=operation.as_strategy())(lambda case: _check(case, counts)))()
+    assert len(counts) == len(OPERATIONS)

@@ -77,26 +77,28 @@ def _granian() -> Any:
     return embed
 
 
-class _ClosingWhenDraining:
-    """The app, answering ``Connection: close`` once the server drains: keep-alive clients
-    learn to reconnect elsewhere before granian closes their idle connections."""
+class _ClosingAnswers:
+    """The app, answering ``Connection: close`` where granian would close without saying so.
+
+    Once the server drains, keep-alive clients learn to reconnect elsewhere before granian
+    closes their idle connections. After a 413 the rest of the body is unread: granian then
+    closes the connection, and a client reusing it would see it drop.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.draining = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.draining:
-            await self.app(scope, receive, send)
-            return
-
-        async def closing(message: Message) -> None:
-            if message["type"] == "http.response.start":
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.start" and (
+                self.draining or message["status"] == 413
+            ):
                 headers = [h for h in message.get("headers", ()) if h[0].lower() != b"connection"]
                 message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
 
-        await self.app(scope, receive, closing)
+        await self.app(scope, receive, answer)
 
 
 def serve_on_granian(
@@ -138,7 +140,7 @@ def serve_on_granian(
     # Its notice that embedding is experimental says nothing to someone running modelship.
     logging.getLogger("_granian").addFilter(lambda record: "experimental" not in record.msg)
     level = log_level.lower() if log_level.lower() in LogLevels.__members__ else "warning"
-    wrapped = _ClosingWhenDraining(app)
+    wrapped = _ClosingAnswers(app)
     server = _BoundServer(
         wrapped,
         address=listener.getsockname()[0],
