@@ -38,9 +38,10 @@ WORK = HERE / ".work"
 _TOTALS = re.compile(r"^(?:totals|summary): (\d+)", re.MULTILINE)
 
 
-def _valgrind(out: Path) -> list[str]:
+def _valgrind(out: Path, extra: tuple[str, ...] = ()) -> list[str]:
     return [
         "valgrind",
+        *extra,
         "--tool=callgrind",
         "--trace-children=yes",
         # one file per process: forked workers and exec'd children keep their own counts
@@ -132,7 +133,7 @@ def count(
     original = target.command
 
     def under_valgrind(launch):  # type: ignore[no-untyped-def]
-        return [*_valgrind(out), *original(launch)]
+        return [*_valgrind(out, target.valgrind), *original(launch)]
 
     target = dataclasses.replace(target, command=under_valgrind)
     server = Server(target, model, WORK / "logs")

@@ -52,6 +52,9 @@ MODELSHIP_SERVE = [
 ]
 # Options added only when ``serve --help`` lists them (REST-only runs turn gRPC off).
 MODELSHIP_OPTIONAL = {"--port": "--port=0"}
+# Under valgrind's default scheduler a granian server answering fixed replies can stall for
+# good (its Rust threads and the Python thread wait on each other); the fair one does not.
+GRANIAN_VALGRIND = ("--fair-sched=yes",)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class Target:
     ready_check: Callable[[httpx.Response], bool] = lambda r: r.status_code == 200
     env: dict[str, str] = field(default_factory=dict)
     grpc: bool = False  # the command also opens a gRPC port (``Launch.grpc_port``)
+    valgrind: tuple[str, ...] = ()  # options benchmarks/instructions.py adds for this server
 
 
 class Server:
@@ -293,6 +297,7 @@ def _modelship(
         lambda m: f"/v1/models/{m.name}",
         available,
         grpc=grpc,
+        valgrind=GRANIAN_VALGRIND if http_server == "granian" else (),
     )
 
 
@@ -340,7 +345,7 @@ def _raw_granian(mode: str, workers: int, interface: str, threads: int = 0) -> T
     env = {"RAW_MODE": mode, "RAW_THREADS": str(threads)}
     name = f"raw-{mode}" + (f"-{threads}t" if threads else "") + "-granian"
     name += "-rsgi" if interface == "rsgi" else ""
-    return Target(name, "raw", "tfs", command, lambda m: "/", env=env)
+    return Target(name, "raw", "tfs", command, lambda m: "/", env=env, valgrind=GRANIAN_VALGRIND)
 
 
 def _raw_grpc(server: str) -> Target:
