@@ -28,6 +28,7 @@ from tests.serving.rest.test_connections import BODY, Load
 from tests.serving.rest.test_openapi_fuzz import OPERATIONS, _check
 
 GRANIAN = ["--http_server", "granian"]
+NGINX = ["--http_server", "nginx"]
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +153,18 @@ def test_settings_granian_cannot_honour_are_refused(
     )
     assert done.returncode == 1, done.stderr
     assert why in " ".join(done.stderr.split()), done.stderr
+
+
+def test_an_unknown_http_server_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(BIN / "modelship"), "serve", "--model_base_path", str(tmp_path), *NGINX],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "'uvicorn' or 'granian'" in " ".join(done.stderr.split()), done.stderr
 
 
 def test_fuzzed_requests_are_never_server_errors(granian_server: RunningServer) -> None:
