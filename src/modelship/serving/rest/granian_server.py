@@ -25,6 +25,7 @@ import asyncio
 import logging
 import signal
 import socket
+from collections.abc import Awaitable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -90,13 +91,14 @@ class _ClosingAnswers:
         self.draining = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def answer(message: Message) -> None:
+        # A plain function handing back granian's awaitable: no coroutine per message.
+        def answer(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start" and (
                 self.draining or message["status"] == 413
             ):
                 headers = [h for h in message.get("headers", ()) if h[0].lower() != b"connection"]
                 message = {**message, "headers": [*headers, (b"connection", b"close")]}
-            await send(message)
+            return send(message)
 
         await self.app(scope, receive, answer)
 
