@@ -41,7 +41,8 @@ format: setup
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-# Every speed target in one run (about 45 min here, peers' first installs included); the
+# Every speed target in one run (40 min on a busy 2-core machine, plus 8-15 min for the
+# peers' environments the first time); the
 # targets, tables and plots go to benchmarks/results/. BENCH_ARGS=--quick checks the plumbing.
 bench: setup
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

@@ -78,7 +78,7 @@ def _instructions(work: Path, quick: bool) -> dict[str, Any]:
     figures: dict[str, Any] = {"requests": requests, "encoding": "tfs", "connections": 64}
     for target in INSTRUCTION_TARGETS:
         command = _python("instructions", f"--target={target}", f"--requests={requests}")
-        out = _run(command, work / "logs" / f"instructions-{target}.log", timeout=900)
+        out = _run(command, work / "logs" / f"instructions-{target}.log", timeout=1500)
         found = _PER_REQUEST.search(out)
         if found is None:
             raise RuntimeError(f"no instructions/request in the output: {out[-300:]}")
