@@ -108,7 +108,7 @@ def batching_curves(figures: dict[str, Any], path: Path) -> bool:
         ax.axhline(1.0, color="gray", linewidth=0.6)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("rows per runtime call")
-        ax.set_ylabel("rows/s over batch 1 (offline) or without batching (served)")
+        ax.set_ylabel("gain over batch 1 / unbatched")
         ax.set_title(f"{name}: gain from batching", fontsize=9)
         ax.legend(fontsize=7)
     fig.tight_layout()
