@@ -50,6 +50,9 @@ class ServeSettings(BaseSettings):
     grpc_host: str = "0.0.0.0"
     workers: int = Field(default=0, ge=0, description="worker processes; 0: one per core")
     intra_op_threads: int = Field(default=0, ge=0)
+    # A model call estimated under this many microseconds runs on the event loop: a thread
+    # hand-off costs more than a tiny model's inference. 0 sends every call to the pool.
+    inline_run_micros: float = Field(default=200.0, ge=0.0)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     # What one request may declare, checked before anything is allocated: rows, decoded input
     # bytes; and for image models each image's pixels and sides (from its header) and the

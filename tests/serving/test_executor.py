@@ -13,6 +13,8 @@ from modelship.lifecycle.manager import load_version, unload_version
 from modelship.registry import ServedVersion
 from modelship.runtimes.base import Arrays, Runtime
 from modelship.serving.executor import ThreadExecutor
+from modelship.serving.server import build_executor
+from modelship.settings import ServeSettings
 from tests.fixtures.toy_models import two_in_two_out, write_version
 
 
@@ -60,3 +62,26 @@ def test_tiny_calls_run_inline_after_the_first_and_big_ones_on_the_pool(tmp_path
     assert recorder.threads[0].startswith("inference")
     assert recorder.threads[1:3] == ["MainThread", "MainThread"]
     assert recorder.threads[3].startswith("inference")
+
+
+def test_the_inline_threshold_setting_reaches_the_executor(tmp_path: Path) -> None:
+    """``inline_run_micros=0`` (MODELSHIP_INLINE_RUN_MICROS) keeps every call on the pool."""
+    served = ServedVersion("pair", 1, write_version(tmp_path / "pair", 1, two_in_two_out()))
+    load_version(served, Loader(threads=1))
+    assert served.runtime is not None
+    recorder = WhereItRan(served.runtime)
+    served.runtime = recorder
+    executor = build_executor(ServeSettings(inline_run_micros=0))
+    assert isinstance(executor, ThreadExecutor)
+
+    async def main() -> None:
+        for _ in range(3):
+            await executor.run(served, "serving_default", _inputs(2))
+
+    try:
+        asyncio.run(main())
+    finally:
+        executor.close()
+        unload_version(served)
+    assert all(thread.startswith("inference") for thread in recorder.threads)
+    assert len(recorder.threads) == 3

@@ -68,7 +68,7 @@ def build_executor(settings: ServeSettings, metrics: Metrics | None = None) -> I
     if settings.enable_batching:
         params = read_batching_parameters(settings.batching_parameters_file)
         return BatchingExecutor(params, metrics)
-    return ThreadExecutor()
+    return ThreadExecutor(inline_seconds=settings.inline_run_micros / 1e6)
 
 
 def build_dataplane(settings: ServeSettings, group: WorkerGroup | None = None) -> DataPlane:
