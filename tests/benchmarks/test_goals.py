@@ -37,6 +37,21 @@ def test_rest_goal_is_the_ratio_at_the_most_connections_measured() -> None:
     assert "0.75x modelship's" in goal.details[1]
 
 
+def test_a_comparison_is_met_only_on_every_measure() -> None:
+    def rest(cpu: float, instructions: float) -> goals.Goal:
+        summary = [
+            _row("mnist", "modelship", 900),
+            _row("mnist", "raw ASGI + onnxruntime", 1000),
+        ]
+        summary[0]["req_per_cpu_s"] = cpu
+        extras = {"instructions": {"modelship": 1_000_000.0, "raw-onnx": instructions}}
+        return _by_number(goals.evaluate(summary, [], extras))["1"]
+
+    assert rest(cpu=900, instructions=900_000).met is True
+    assert rest(cpu=700, instructions=900_000).met is False  # per CPU-second 0.7x
+    assert rest(cpu=900, instructions=600_000).met is False  # instructions 0.6x
+
+
 def test_grpc_goal_takes_the_worse_api_and_the_faster_rest_for_images() -> None:
     summary = [
         _row("grpc-native", "modelship gRPC V2 (h2load)", 900),
