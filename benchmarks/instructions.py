@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         help="modelship's inline threshold under valgrind (0: the server's own)",
     )
     args = parser.parse_args(argv)
-    runs = [("", None)]
+    runs: list[tuple[str, Path | None]] = [("", None)]
     if args.baseline:
         runs.append((f" @{args.baseline}", export_baseline(args.baseline, WORK)))
     for suffix, source in runs:

@@ -2,32 +2,35 @@
 
 Every target serves the same ONNX file with the same number of workers. The modelship command
 line is built in one place (:data:`MODELSHIP_SERVE`); flags it does not know yet make the
-target skip with a message rather than fail the run.
+target skip with a message rather than fail the run. The peers' command lines are in
+:mod:`benchmarks.peer_targets`, running and metering a server in :mod:`benchmarks.servers`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
 import os
-import signal
-import socket
 import subprocess
-import sysconfig
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import psutil
 
-from benchmarks.models import ModelInfo
-from benchmarks.peers.install import ensure_peer
+from benchmarks import peer_targets
+from benchmarks.servers import (
+    PEERS,
+    ROOT,
+    CpuMeter,
+    Launch,
+    Server,
+    Target,
+    TargetSkipped,
+    free_port,
+)
 
 __all__ = [
     "MODELSHIP_SERVE",
+    "CpuMeter",
+    "Launch",
     "Server",
     "Target",
     "TargetSkipped",
@@ -36,9 +39,6 @@ __all__ = [
     "targets",
     "with_baseline",
 ]
-
-ROOT = Path(__file__).resolve().parents[1]
-PEERS = Path(__file__).resolve().parent / "peers"
 
 # The modelship command line: {model}, {base}, {port} are filled in; the options a target adds
 # (workers, batching) follow. Edit here when the flags change.
@@ -55,159 +55,6 @@ MODELSHIP_OPTIONAL = {"--port": "--port=0"}
 # Under valgrind's default scheduler a granian server answering fixed replies can stall for
 # good (its Rust threads and the Python thread wait on each other); the fair one does not.
 GRANIAN_VALGRIND = ("--fair-sched=yes",)
-
-
-@dataclass(frozen=True)
-class Launch:
-    """Where one server instance runs: its model, ports and a scratch directory."""
-
-    model: ModelInfo
-    port: int
-    grpc_port: int
-    scratch: Path
-
-
-class TargetSkipped(Exception):
-    """This target cannot run here (a flag or a protocol it lacks); the message says why."""
-
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Target:
-    """One server configuration; :meth:`command` builds its command line for a model."""
-
-    name: str
-    family: str  # modelship | raw | mlserver | litserve | kserve | bentoml | triton
-    protocol: str  # native request shape: tfs | v2 | litserve | grpc (gRPC only, no HTTP)
-    command: Callable[[Launch], list[str]]
-    ready_path: Callable[[ModelInfo], str]
-    ready_check: Callable[[httpx.Response], bool] = lambda r: r.status_code == 200
-    env: dict[str, str] = field(default_factory=dict)
-    grpc: bool = False  # the command also opens a gRPC port (``Launch.grpc_port``)
-    valgrind: tuple[str, ...] = ()  # options benchmarks/instructions.py adds for this server
-
-
-class Server:
-    """A running target: started in its own session, stopped with its whole process group."""
-
-    def __init__(self, target: Target, model: ModelInfo, logs: Path) -> None:
-        self.target = target
-        self.model = model
-        self.port = free_port()
-        self.grpc_port = free_port() if target.grpc else 0
-        logs.mkdir(parents=True, exist_ok=True)
-        self.log_path = logs / f"{target.name}-{model.name}.log"
-        scratch = logs / f"{target.name}-{model.name}"
-        scratch.mkdir(exist_ok=True)
-        env = {**os.environ, **target.env, "BENCH_MODEL": str(model.path.resolve())}
-        command = target.command(Launch(model, self.port, self.grpc_port, scratch))
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=ROOT,
-                start_new_session=True,
-            )
-        self.url = f"http://127.0.0.1:{self.port}"
-        # size of one framed gRPC answer, learnt by the probe; h2load counts failures with it
-        self.answer_bytes = 0
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        """Poll the readiness path until it says yes; raise with the log's tail otherwise."""
-        deadline = time.monotonic() + timeout
-        path = self.target.ready_path(self.model)
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.target.name} exited: {self.log_tail()}")
-            if self.target.protocol == "grpc":  # no HTTP side: ready once it accepts
-                with (
-                    contextlib.suppress(OSError),
-                    socket.create_connection(("127.0.0.1", self.grpc_port), timeout=1),
-                ):
-                    return
-                time.sleep(0.3)
-                continue
-            try:
-                if self.target.ready_check(httpx.get(self.url + path, timeout=2)):
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"{self.target.name} not ready after {timeout:.0f} s: {self.log_tail()}")
-
-    def log_tail(self, lines: int = 15) -> str:
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
-
-    def processes(self) -> list[psutil.Process]:
-        """The server's process and all its descendants (workers, inference pools)."""
-        try:
-            parent = psutil.Process(self.process.pid)
-            return [parent, *parent.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
-
-    def wait_idle(self, busy_percent: float = 5.0, timeout: float = 30.0) -> None:
-        """Wait until the server stops computing, e.g. requests a finished wrk left queued.
-
-        A server keeps working on requests whose client hung up; measuring the next run on
-        top of that backlog would charge it to the wrong configuration.
-        """
-        meter = CpuMeter(self)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            meter.start()
-            time.sleep(0.5)
-            if meter.stop() < busy_percent:
-                return
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-
-class CpuMeter:
-    """CPU seconds used by a server's process tree between :meth:`start` and :meth:`stop`."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self._before: dict[int, float] = {}
-        self._t0 = 0.0
-
-    @staticmethod
-    def _sample(processes: list[psutil.Process]) -> dict[int, float]:
-        times = {}
-        for proc in processes:
-            try:
-                cpu = proc.cpu_times()
-                times[proc.pid] = cpu.user + cpu.system
-            except psutil.NoSuchProcess:
-                continue
-        return times
-
-    def start(self) -> None:
-        self._before = self._sample(self.server.processes())
-        self._t0 = time.monotonic()
-
-    def stop(self) -> float:
-        """CPU use in percent of one core (200 % = both cores of this machine)."""
-        after = self._sample(self.server.processes())
-        wall = time.monotonic() - self._t0
-        used = sum(t - self._before.get(pid, 0.0) for pid, t in after.items())
-        return 100.0 * used / wall if wall > 0 else 0.0
 
 
 def modelship_flags() -> set[str]:
@@ -360,187 +207,6 @@ def _raw_grpc(server: str) -> Target:
     return Target(f"raw-grpc-{server}", "raw", "grpc", command, lambda m: "", grpc=True)
 
 
-def _mlserver(workers: int, parallel: int, batching: bool, grpc: bool = False) -> Target:
-    def command(launch: Launch) -> list[str]:
-        model, port, scratch = launch.model, launch.port, launch.scratch
-        python = ensure_peer("mlserver")
-        repo = scratch / "repo"
-        (repo / model.name).mkdir(parents=True, exist_ok=True)
-        grpc_port = launch.grpc_port or free_port()
-        settings = {
-            "debug": False,
-            "host": "127.0.0.1",
-            "http_port": port,
-            "grpc_port": grpc_port,
-            "parallel_workers": parallel,
-            "metrics_endpoint": None,  # off: a cost the other servers do not pay either
-            "load_models_at_startup": True,
-        }
-        model_settings: dict[str, object] = {
-            "name": model.name,
-            "implementation": "mlserver_onnx.runtime.OnnxRuntime",
-            "parameters": {"uri": str(model.path.resolve()), "version": "1"},
-        }
-        if batching:
-            model_settings["max_batch_size"] = 32
-            model_settings["max_batch_time"] = 0.002
-        (repo / "settings.json").write_text(json.dumps(settings))
-        (repo / model.name / "model-settings.json").write_text(json.dumps(model_settings))
-        return [str(python.parent / "mlserver"), "start", str(repo)]
-
-    name = f"mlserver(pw={parallel})" + ("+batch" if batching else "") + ("+grpc" if grpc else "")
-    # the custom runtime is imported by MLServer and by its worker processes
-    env = {"PYTHONPATH": str(PEERS)}
-    return Target(
-        name, "mlserver", "v2", command, lambda m: f"/v2/models/{m.name}/ready", env=env, grpc=grpc
-    )
-
-
-def _litserve(workers: int, batching: bool) -> Target:
-    def command(launch: Launch) -> list[str]:
-        model, port = launch.model, launch.port
-        python = ensure_peer("litserve")
-        line = [
-            str(python),
-            str(PEERS / "litserve_onnx.py"),
-            f"--model={model.path.resolve()}",
-            f"--port={port}",
-            f"--workers={workers}",
-        ]
-        if batching:
-            line += ["--max-batch-size=32", "--batch-timeout=0.002"]
-        return line
-
-    name = "litserve" + ("+batch" if batching else "")
-    return Target(name, "litserve", "litserve", command, lambda m: "/health")
-
-
-def _kserve(workers: int, grpc: bool = False) -> Target:
-    def command(launch: Launch) -> list[str]:
-        python = ensure_peer("kserve")
-        return [
-            str(python),
-            str(PEERS / "kserve_onnx.py"),
-            f"--model={launch.model.path.resolve()}",
-            f"--name={launch.model.name}",
-            f"--http-port={launch.port}",
-            f"--grpc-port={launch.grpc_port or free_port()}",
-            f"--workers={workers}",
-        ]
-
-    # KServe's V1 protocol takes TF Serving's {"instances": ...} on the same path
-    name = "kserve" + ("+grpc" if grpc else "")
-    return Target(name, "kserve", "tfs", command, lambda m: f"/v1/models/{m.name}", grpc=grpc)
-
-
-def _bentoml(workers: int) -> Target:
-    def command(launch: Launch) -> list[str]:
-        python = ensure_peer("bentoml")
-        return [
-            str(python.parent / "bentoml"),
-            "serve",
-            "bentoml_onnx:OnnxService",
-            "--host=127.0.0.1",
-            f"--port={launch.port}",
-            f"--working-dir={PEERS}",
-        ]
-
-    if workers != 1:  # a BentoML service sets its workers in code; the default is one
-        return Target(
-            "bentoml", "bentoml", "litserve", _skip("BentoML runs one worker here"), _root
-        )
-    return Target("bentoml", "bentoml", "litserve", command, lambda m: "/readyz")
-
-
-def _pytriton(grpc: bool = False) -> Target:
-    def command(launch: Launch) -> list[str]:
-        python = ensure_peer("pytriton")
-        return [
-            str(python),
-            str(PEERS / "pytriton_onnx.py"),
-            f"--model={launch.model.path.resolve()}",
-            f"--name={launch.model.name}",
-            f"--http-port={launch.port}",
-            f"--grpc-port={launch.grpc_port or free_port()}",
-            f"--metrics-port={free_port()}",
-        ]
-
-    name = "triton" + ("+grpc" if grpc else "")
-    # Triton's Python-backend stub links libpython by name; without this it may load the
-    # system's copy of another patch release than the interpreter's standard library.
-    env = {"LD_LIBRARY_PATH": str(sysconfig.get_config_var("LIBDIR"))}
-    ready = lambda m: f"/v2/models/{m.name}/ready"  # noqa: E731
-    return Target(name, "triton", "v2", command, ready, env=env, grpc=grpc)
-
-
-def _torchserve(workers: int, grpc: bool = False) -> Target:
-    def command(launch: Launch) -> list[str]:
-        python = ensure_peer("torchserve")
-        scratch, store = launch.scratch, launch.scratch / "store"
-        store.mkdir(exist_ok=True)
-        subprocess.run(
-            [
-                str(python.parent / "torch-model-archiver"),
-                f"--model-name={launch.model.name}",
-                "--version=1.0",
-                f"--serialized-file={launch.model.path.resolve()}",
-                f"--handler={PEERS / 'torchserve_handler.py'}",
-                f"--export-path={store}",
-                "--force",
-            ],
-            check=True,
-        )
-        config = scratch / "config.properties"
-        config.write_text(
-            f"inference_address=http://127.0.0.1:{launch.port}\n"
-            f"management_address=http://127.0.0.1:{free_port()}\n"
-            f"metrics_address=http://127.0.0.1:{free_port()}\n"
-            f"grpc_inference_port={launch.grpc_port or free_port()}\n"
-            f"grpc_management_port={free_port()}\n"
-            "disable_token_authorization=true\n"
-        )
-        return [
-            str(python.parent / "torchserve"),
-            "--start",
-            "--foreground",
-            "--ncs",
-            f"--model-store={store}",
-            f"--models={launch.model.name}={launch.model.name}.mar",
-            f"--ts-config={config}",
-        ]
-
-    def ready(response: httpx.Response) -> bool:
-        # "Healthy" once every model has its minimum of workers up ("Partial Healthy" before)
-        return response.status_code == 200 and '"Healthy"' in response.text
-
-    # gRPC: TorchServe's own API (InferenceAPIsService/Predictions, see torchserve_grpc.py),
-    # not the Open Inference Protocol
-    name = "torchserve" + ("+grpc" if grpc else "")
-    if workers != 1:
-        return Target(name, "torchserve", "torchserve", _skip("one worker only"), _root)
-    # its own logs go under .work, not into the working directory (the repository root)
-    logs = PEERS.parent / ".work" / "logs" / "torchserve"
-    env = {
-        "PATH": f"{PEERS.parent / '.peers' / 'torchserve' / 'bin'}:{os.environ['PATH']}",
-        "LOG_LOCATION": str(logs),
-        "METRICS_LOCATION": str(logs),
-    }
-    return Target(
-        name, "torchserve", "torchserve", command, lambda m: "/ping", ready, env=env, grpc=grpc
-    )
-
-
-def _skip(why: str) -> Callable[[Launch], list[str]]:
-    def command(launch: Launch) -> list[str]:
-        raise TargetSkipped(why)
-
-    return command
-
-
-def _root(model: ModelInfo) -> str:
-    return "/"
-
-
 def export_baseline(ref: str, work: Path) -> Path:
     """modelship's source at git ``ref``, exported under ``work`` (once per commit).
 
@@ -592,22 +258,22 @@ def targets(workers: int, baseline: Path | None = None) -> dict[str, Target]:
         _raw_granian("onnx", workers, "rsgi"),
         _raw_grpc("aio"),
         _raw_grpc("sync"),
-        _mlserver(workers, parallel=workers, batching=False),
-        _mlserver(workers, parallel=workers, batching=True),
-        _litserve(workers, batching=False),
-        _litserve(workers, batching=True),
-        _mlserver(workers, parallel=workers, batching=False, grpc=True),
-        _kserve(workers),
-        _kserve(workers, grpc=True),
-        _bentoml(workers),
-        _pytriton(),
-        _pytriton(grpc=True),
-        _torchserve(workers),
-        _torchserve(workers, grpc=True),
+        peer_targets.mlserver(workers, parallel=workers, batching=False),
+        peer_targets.mlserver(workers, parallel=workers, batching=True),
+        peer_targets.litserve(workers, batching=False),
+        peer_targets.litserve(workers, batching=True),
+        peer_targets.mlserver(workers, parallel=workers, batching=False, grpc=True),
+        peer_targets.kserve(workers),
+        peer_targets.kserve(workers, grpc=True),
+        peer_targets.bentoml(workers),
+        peer_targets.pytriton(),
+        peer_targets.pytriton(grpc=True),
+        peer_targets.torchserve(workers),
+        peer_targets.torchserve(workers, grpc=True),
     ]
     if workers == 1:
         # MLServer's other documented setting: inference in the HTTP process itself
-        found.append(_mlserver(1, parallel=0, batching=False))
+        found.append(peer_targets.mlserver(1, parallel=0, batching=False))
     if baseline is not None:
         found += [with_baseline(t, baseline) for t in found if t.family == "modelship"]
     return {t.name: t for t in found}
