@@ -126,9 +126,10 @@ def test_sigterm_under_load_answers_every_request_received(tmp_path: Path) -> No
     finally:
         stop_server(server)
     lost = sum(v for k, v in before.items() if k not in (200, "refused"))
-    # A connection the kernel queued in the instant granian stops accepting is reset: at most
-    # one per client thread; without the drain's grace, every thread loses its last request.
-    assert lost <= 2, (before, after)
+    # A connection the kernel queued in the instant granian stops accepting is reset (0-4 of the
+    # 16 threads' requests here, more on a busy machine); without the drain's grace nearly every
+    # thread loses its last request (15 of 16 measured).
+    assert lost <= 8, (before, after)
     assert after[200] > 0, after  # requests sent during the drain's grace were answered
     assert "Traceback" not in server.output()
 

@@ -71,9 +71,9 @@ def check_granian_settings(settings: ServeSettings) -> None:
 def _granian() -> Any:
     try:
         from granian.server import embed
-    except ImportError:  # pragma: no cover - granian is a dependency; a trimmed install may lack it
+    except ImportError:  # pragma: no cover - an optional dependency (the serving images lack it)
         raise BadConfig(
-            "--http_server granian needs the granian package: pip install 'granian[uvloop]'"
+            "--http_server granian needs the granian package: pip install 'modelship[granian]'"
         ) from None
     return embed
 
