@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,28 +10,12 @@ import numpy as np
 from modelship.lifecycle.loader import Loader
 from modelship.lifecycle.manager import load_version, unload_version
 from modelship.registry import ServedVersion
-from modelship.runtimes.base import Arrays, Runtime
+from modelship.runtimes.base import Arrays
 from modelship.serving.executor import ThreadExecutor
 from modelship.serving.server import build_executor
 from modelship.settings import ServeSettings
 from tests.fixtures.toy_models import two_in_two_out, write_version
-
-
-class WhereItRan:
-    """Runs the real model and records the thread of each call."""
-
-    def __init__(self, inner: Runtime) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.signatures = inner.signatures
-        self.threads: list[str] = []
-
-    def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
-        self.threads.append(threading.current_thread().name)
-        return self.inner.predict(signature_name, inputs)
-
-    def close(self) -> None:
-        self.inner.close()
+from tests.fixtures.where_it_ran import WhereItRan
 
 
 def _inputs(rows: int) -> Arrays:

@@ -4,7 +4,6 @@ when the version is loaded again; and the pipeline that uses them, on a real ONN
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from modelship.errors import SignatureNotFound, VersionNotFound
 from modelship.lifecycle.loader import Loader
 from modelship.lifecycle.manager import load_version, unload_version
 from modelship.registry import Registry, ServedVersion
-from modelship.runtimes.base import Arrays, Runtime
+from modelship.runtimes.base import Arrays
 from modelship.serving.batcher import BatchingExecutor
 from modelship.serving.batching_params import BatchingParameters
 from modelship.serving.dataplane import DataPlane
@@ -24,23 +23,7 @@ from modelship.serving.metrics import API_REST_TFS, Metrics
 from modelship.serving.plan import bind_plan
 from modelship.serving.statistics import InferenceStatistics
 from tests.fixtures.toy_models import two_in_two_out, write_version
-
-
-class WhereItRan:
-    """Runs the real model and records the thread of each call."""
-
-    def __init__(self, inner: Runtime) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.signatures = inner.signatures
-        self.threads: list[str] = []
-
-    def predict(self, signature_name: str, inputs: Arrays) -> Arrays:
-        self.threads.append(threading.current_thread().name)
-        return self.inner.predict(signature_name, inputs)
-
-    def close(self) -> None:
-        self.inner.close()
+from tests.fixtures.where_it_ran import WhereItRan
 
 
 @pytest.fixture

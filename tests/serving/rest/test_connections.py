@@ -82,12 +82,11 @@ class Load:
             return Counter(result for started, result in self.results if started >= since)
 
 
-def test_sigterm_under_load_answers_every_request_received(
-    slow_model: Path, tmp_path: Path
-) -> None:
-    server = start_server(
-        ["--model_name", "slow", "--model_base_path", str(slow_model)], "slow", tmp_path
-    )
+def sigterm_under_load(
+    server: RunningServer,
+) -> tuple[Counter[int | str], Counter[int | str]]:
+    """SIGTERM to ``server`` while 16 client threads post predicts; every result, and those of
+    requests started after the signal. The server is stopped either way."""
     try:
         with Load(server.url, threads=16) as load:
             load.wait_for(30)
@@ -95,9 +94,18 @@ def test_sigterm_under_load_answers_every_request_received(
             server.process.send_signal(signal.SIGTERM)
             assert server.process.wait(30) == 0
             time.sleep(0.2)
-        before, after = load.counts(), load.counts(since=stopped)
+        return load.counts(), load.counts(since=stopped)
     finally:
         stop_server(server)
+
+
+def test_sigterm_under_load_answers_every_request_received(
+    slow_model: Path, tmp_path: Path
+) -> None:
+    server = start_server(
+        ["--model_name", "slow", "--model_base_path", str(slow_model)], "slow", tmp_path
+    )
+    before, after = sigterm_under_load(server)
     lost = {k: v for k, v in before.items() if k not in (200, "refused")}
     assert not lost, (before, after)
     assert before[200] >= 30

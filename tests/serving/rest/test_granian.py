@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import gzip
 import os
-import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.conftest import BIN, RunningServer, ToyModel, start_server, stop_server
 from tests.fixtures.toy_models import slow_identity, write_version
-from tests.serving.rest.test_connections import BODY, Load
+from tests.serving.rest.test_connections import BODY, sigterm_under_load
 from tests.serving.rest.test_openapi_fuzz import OPERATIONS, _check
 
 GRANIAN = ["--http_server", "granian"]
@@ -115,16 +113,7 @@ def test_sigterm_under_load_answers_every_request_received(tmp_path: Path) -> No
     server = start_server(
         ["--model_name", "slow", "--model_base_path", str(base), *GRANIAN], "slow", tmp_path
     )
-    try:
-        with Load(server.url, threads=16) as load:
-            load.wait_for(30)
-            stopped = time.monotonic()
-            server.process.send_signal(signal.SIGTERM)
-            assert server.process.wait(30) == 0
-            time.sleep(0.2)
-        before, after = load.counts(), load.counts(since=stopped)
-    finally:
-        stop_server(server)
+    before, after = sigterm_under_load(server)
     lost = sum(v for k, v in before.items() if k not in (200, "refused"))
     # A connection the kernel queued in the instant granian stops accepting is reset (0-4 of the
     # 16 threads' requests here, more on a busy machine); without the drain's grace nearly every
